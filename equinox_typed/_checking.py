@@ -1,0 +1,381 @@
+"""The run-time checking engine: modes, backends, and checked groups of values.
+
+A *check* takes a list of ``(label, value, hint)`` items and verifies every value against
+its hint with the selected backend (beartype or typeguard), inside one jaxtyping memo so
+that named dimensions bind consistently across the whole group.
+
+Checks are cheap on the hot path because successful results are memoised by *abstract
+signature*: the tree structure of the values plus, per leaf, its type and (for arrays)
+shape and dtype or (for everything else) its value. A repeated check of same-shaped data
+is one tree flatten and one dict lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, Literal, TypeAlias, Union, get_args, get_origin
+
+import jax.tree_util as jtu
+import jaxtyping
+import numpy as np
+import typeguard
+from beartype.door import is_bearable
+from jax._src import core as _jax_core
+
+__all__ = [
+    "CheckMode",
+    "TypeCheckError",
+    "TypeCheckerName",
+    "checks",
+    "checks_active",
+    "get_checks",
+    "get_typechecker",
+    "set_checks",
+    "set_typechecker",
+]
+
+CheckMode: TypeAlias = Literal["off", "eager", "always"]
+TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
+
+_MODES: Final = ("off", "eager", "always")
+_TYPECHECKERS: Final = ("beartype", "typeguard")
+
+
+class TypeCheckError(jaxtyping.TypeCheckError):
+    """Raised when a value does not match its shape/dtype/type annotation.
+
+    A subclass of both :class:`TypeError` and :class:`jaxtyping.TypeCheckError`, so
+    existing ``except`` clauses for either keep working.
+    """
+
+
+def _from_env(var: str, allowed: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(var, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{var}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+_mode: CheckMode = _from_env("EQUINOX_TYPED_CHECKS", _MODES, "eager")  # type: ignore[assignment]
+_typechecker: TypeCheckerName = _from_env(  # type: ignore[assignment]
+    "EQUINOX_TYPED_TYPECHECKER", _TYPECHECKERS, "beartype"
+)
+# Bumped whenever a setting changes, so memoised results from the old setting are
+# ignored (a signature that passed under one backend is re-checked under the other).
+_generation = 0
+
+
+def get_checks() -> CheckMode:
+    """The current checking mode: ``"off"``, ``"eager"`` (default) or ``"always"``."""
+    return _mode
+
+
+def set_checks(mode: CheckMode) -> CheckMode:
+    """Set the checking mode and return the previous one.
+
+    - ``"off"``: nothing is checked.
+    - ``"eager"``: checks run only when no JAX trace is active, so traced code is
+      exactly what it would be without checks.
+    - ``"always"``: checks also run while tracing, against abstract shapes.
+
+    The initial mode comes from the ``EQUINOX_TYPED_CHECKS`` environment variable.
+    """
+    global _mode, _generation
+    if mode not in _MODES:
+        raise ValueError(f"checking mode must be one of {_MODES}, got {mode!r}")
+    previous, _mode = _mode, mode
+    _generation += 1
+    return previous
+
+
+@contextlib.contextmanager
+def checks(mode: CheckMode) -> Iterator[None]:
+    """Context manager form of :func:`set_checks`.
+
+    ```python
+    with eqx.checks("off"):
+        model = build_model_fast()
+    ```
+    """
+    previous = set_checks(mode)
+    try:
+        yield
+    finally:
+        set_checks(previous)
+
+
+def get_typechecker() -> TypeCheckerName:
+    """The backend used for checks: ``"beartype"`` (default) or ``"typeguard"``."""
+    return _typechecker
+
+
+def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
+    """Select the checking backend and return the previous one.
+
+    The initial backend comes from the ``EQUINOX_TYPED_TYPECHECKER`` environment variable.
+    """
+    global _typechecker, _generation
+    if name not in _TYPECHECKERS:
+        raise ValueError(f"typechecker must be one of {_TYPECHECKERS}, got {name!r}")
+    previous, _typechecker = _typechecker, name
+    _generation += 1
+    return previous
+
+
+def checks_active() -> bool:
+    """Whether a check should run here and now, given the mode and the trace state."""
+    if _mode == "eager":
+        return bool(_jax_core.trace_state_clean())
+    return _mode == "always"
+
+
+# ---------------------------------------------------------------------------------------
+# Backends: each answers "does value match hint?" inside the caller's jaxtyping memo.
+
+
+def _beartype_matches(value: Any, hint: Any) -> bool:
+    return bool(is_bearable(value, hint))
+
+
+def _typeguard_matches(value: Any, hint: Any) -> bool:
+    try:
+        typeguard.check_type(
+            value,
+            hint,
+            collection_check_strategy=typeguard.CollectionCheckStrategy.ALL_ITEMS,
+        )
+    except typeguard.TypeCheckError:
+        return False
+    return True
+
+
+_BACKENDS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "beartype": _beartype_matches,
+    "typeguard": _typeguard_matches,
+}
+
+
+@jaxtyping.jaxtyped(typechecker=None)
+def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
+    """Index of the first item whose value does not match its hint, or -1.
+
+    Runs in one jaxtyping memo: dimension names bind across all items, in order.
+    """
+    matches = _BACKENDS[_typechecker]
+    for i, (_, value, hint) in enumerate(items):
+        if not matches(value, hint):
+            return i
+    return -1
+
+
+# ---------------------------------------------------------------------------------------
+# Memoisation by abstract signature.
+
+
+def _leaf_signature(leaf: Any) -> Any:
+    shape = getattr(leaf, "shape", None)
+    if shape is not None and hasattr(leaf, "dtype"):
+        return (type(leaf), shape, leaf.dtype)
+    return (type(leaf), leaf)
+
+
+def abstract_signature(tree: Any) -> Any:
+    """A hashable key that is equal for trees a check cannot tell apart, or None.
+
+    Two trees with equal signatures have the same structure (static parts included),
+    the same array shapes/dtypes/types, and equal non-array leaves. None is returned
+    when some part is unhashable, in which case callers simply do not memoise.
+    """
+    leaves, treedef = jtu.tree_flatten(tree)
+    key = (_generation, treedef, tuple(map(_leaf_signature, leaves)))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+class SignatureMemo:
+    """A bounded set of signatures already known to pass."""
+
+    __slots__ = ("_seen", "_limit")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._seen: dict[Any, None] = {}
+        self._limit = limit
+
+    def __contains__(self, key: Any) -> bool:
+        return key is not None and key in self._seen
+
+    def add(self, key: Any) -> None:
+        if key is None:
+            return
+        if len(self._seen) >= self._limit:
+            # Old signatures are the least likely to recur; drop the oldest half.
+            for old in list(self._seen)[: self._limit // 2]:
+                del self._seen[old]
+        self._seen[key] = None
+
+
+# ---------------------------------------------------------------------------------------
+# Describing what went wrong.
+
+_DTYPE_CODES: Final = {
+    "float": "f",
+    "int": "i",
+    "uint": "u",
+    "complex": "c",
+    "bfloat": "bf",
+}
+
+
+def short_dtype(dtype: Any) -> str:
+    """``float32`` -> ``f32``, ``bfloat16`` -> ``bf16``, ``bool`` -> ``bool``."""
+    name = np.dtype(dtype).name
+    match = re.fullmatch(r"([a-z]+?)(\d+)", name)
+    if match and match.group(1) in _DTYPE_CODES:
+        return _DTYPE_CODES[match.group(1)] + match.group(2)
+    return name
+
+
+def describe_value(value: Any) -> str:
+    """A short description of what arrived: ``f32[5,5]`` for arrays, else type and repr."""
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        try:
+            code = short_dtype(dtype)
+        except TypeError:
+            code = str(dtype)
+        suffix = "(numpy)" if isinstance(value, np.ndarray) else ""
+        return f"{code}[{','.join(map(str, shape))}]{suffix}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _is_array_annotation(hint: Any) -> bool:
+    return isinstance(hint, type) and hasattr(hint, "dim_str") and hasattr(
+        hint, "dtypes"
+    )
+
+
+def format_hint(hint: Any) -> str:
+    """A readable annotation: ``Float[Array, 'out in']``, ``int``, ``tuple[Linear, ...]``."""
+    if _is_array_annotation(hint):
+        name = hint.__name__
+        return re.sub(r"jaxlib\._jax\.Array|jax\.Array|numpy\.ndarray", _short_array_name, name)
+    if hint is type(None):
+        return "None"
+    if hint is Ellipsis:
+        return "..."
+    origin = get_origin(hint)
+    if origin is Union:
+        return " | ".join(format_hint(a) for a in get_args(hint))
+    if origin is not None:
+        args = get_args(hint)
+        origin_name = getattr(origin, "__qualname__", repr(origin))
+        if not args:
+            return origin_name
+        return f"{origin_name}[{', '.join(format_hint(a) for a in args)}]"
+    if isinstance(hint, type):
+        return hint.__qualname__
+    return repr(hint)
+
+
+def _short_array_name(match: re.Match[str]) -> str:
+    return "np.ndarray" if "numpy" in match.group(0) else "Array"
+
+
+def array_hints_in(hint: Any) -> Iterator[Any]:
+    """Every jaxtyping array annotation nested anywhere inside ``hint``."""
+    if _is_array_annotation(hint):
+        yield hint
+        return
+    for arg in get_args(hint):
+        yield from array_hints_in(arg)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def dimension_names(hint: Any) -> set[str]:
+    """Every identifier used in the dimension strings of the array annotations in ``hint``."""
+    return {
+        name
+        for array_hint in array_hints_in(hint)
+        for name in _IDENTIFIER.findall(array_hint.dim_str)
+    }
+
+
+def _bindings_from(hint: Any, value: Any, into: dict[str, int]) -> None:
+    """Record the sizes a passing value gave to the named dimensions of its annotation."""
+    if not _is_array_annotation(hint) or hint.index_variadic is not None:
+        return
+    shape = getattr(value, "shape", None)
+    if shape is None or len(shape) != len(hint.dims):
+        return
+    for dim, size in zip(hint.dims, shape, strict=True):
+        name = getattr(dim, "name", None)
+        if isinstance(name, str) and not getattr(dim, "broadcastable", False):
+            into.setdefault(name, int(size))
+
+
+def _failure_message(
+    owner: str, items: Sequence[tuple[str, Any, Any]], index: int, what: str
+) -> str:
+    label, value, hint = items[index]
+    bindings: dict[str, int] = {}
+    for _, passed_value, passed_hint in items[:index]:
+        _bindings_from(passed_hint, passed_value, bindings)
+    bound = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "(none)"
+    return (
+        f"{owner}: {what} `{label}` does not match its annotation.\n"
+        f"  expected: {format_hint(hint)}\n"
+        f"  got:      {describe_value(value)}\n"
+        f"  bindings: {bound}"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The public entry point of the engine.
+
+_DIMENSION_CARRIERS: dict[str, Any] = {}
+
+
+def dimension_item(name: str, size: int) -> tuple[str, Any, Any]:
+    """An item that binds dimension ``name`` to ``size`` when checked first.
+
+    Used to tie a Module's ``int`` fields (``in_features``) to the dimension names of its
+    array fields (``Float[Array, "out_features in_features"]``). The carrier array is a
+    zero-strided broadcast, so it allocates nothing.
+    """
+    hint = _DIMENSION_CARRIERS.get(name)
+    if hint is None:
+        hint = _DIMENSION_CARRIERS[name] = jaxtyping.Shaped[np.ndarray, name]
+    return (name, np.broadcast_to(np.False_, (size,)), hint)
+
+
+def check_items(
+    owner: str, items: Sequence[tuple[str, Any, Any]], what: str = "field"
+) -> None:
+    """Check every ``(label, value, hint)`` item in one dimension memo.
+
+    **Arguments:**
+
+    - ``owner``: who the values belong to, for the error (``"Linear"``, ``"f"``).
+    - ``items``: the values, each with the label used in errors (a field's key path,
+      an argument's name) and its annotation. Items made by :func:`dimension_item` bind
+      dimension sizes for the items after them.
+    - ``what``: the noun used for a label in errors (``"field"``, ``"argument"``).
+
+    **Raises:** :class:`TypeCheckError` naming the owner, the label, the expected
+    annotation, what arrived and the dimension sizes bound so far.
+    """
+    index = _first_mismatch(items)
+    if index >= 0:
+        raise TypeCheckError(_failure_message(owner, items, index, what))

@@ -1,0 +1,578 @@
+"""``Module``: a frozen dataclass that is a PyTree, checked against its annotations.
+
+Subclassing :class:`Module` turns the class into a dataclass whose fields are declared as
+class annotations. Instances are immutable after ``__init__``, registered with JAX as
+PyTrees (dynamic fields are children, ``static=True`` fields are part of the treedef), and
+every annotated field is checked after construction by the engine in ``_checking.py``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import functools
+import inspect
+import re
+import sys
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, get_type_hints
+
+import jax
+import jax.tree_util as jtu
+import numpy as np
+
+from . import _checking
+from ._checking import TypeCheckError
+
+__all__ = [
+    "AbstractClassVar",
+    "AbstractVar",
+    "BoundMethod",
+    "Module",
+    "field",
+    "module_fields",
+]
+
+_T = TypeVar("_T")
+
+# ids of Modules whose __init__ is running: the only time their attributes may be set.
+_INITIALISING: set[int] = set()
+
+
+class AbstractVar(Generic[_T]):
+    """Annotate ``x: AbstractVar[T]`` to require every concrete subclass to provide ``x``.
+
+    A subclass provides it as a field (``x: T``), a class attribute or a property.
+    Instantiating a class that leaves it unprovided raises a ``TypeError`` naming it.
+    """
+
+
+class AbstractClassVar(Generic[_T]):
+    """Annotate ``x: AbstractClassVar[T]`` to require subclasses to set class attribute ``x``."""
+
+
+def field(
+    *,
+    converter: Callable[[Any], Any] | None = None,
+    static: bool = False,
+    default: Any = dataclasses.MISSING,
+    default_factory: Any = dataclasses.MISSING,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: Any = dataclasses.MISSING,
+) -> Any:
+    """Declare a Module field with options (like :func:`dataclasses.field`).
+
+    **Arguments:**
+
+    - ``converter``: called on the field's value at the end of ``__init__`` (before
+      ``__check_init__`` and type checks), e.g. ``converter=jnp.asarray``.
+    - ``static``: store the value in the tree structure (treedef) rather than as a leaf.
+      Transformations then treat it as a compile-time constant; it must be hashable.
+    - ``default``, ``default_factory``, ``init``, ``repr``, ``hash``, ``compare``,
+      ``metadata``, ``kw_only``: as for :func:`dataclasses.field`.
+
+    ```python
+    class Linear(eqx.Module):
+        weight: Float[Array, "out in"]
+        in_features: int = eqx.field(static=True)
+    ```
+    """
+    extra = dict(metadata or {})
+    if converter is not None:
+        extra["converter"] = converter
+    if static:
+        extra["static"] = True
+    return dataclasses.field(
+        default=default,
+        default_factory=default_factory,
+        init=init,
+        repr=repr,
+        hash=hash,
+        compare=compare,
+        metadata=extra,
+        kw_only=kw_only,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Methods looked up on instances are PyTrees (BoundMethod), so they can be transformed.
+
+
+class _wrap_method:
+    """Class-attribute descriptor that binds a method as a :class:`BoundMethod` Module."""
+
+    def __init__(self, method: types.FunctionType) -> None:
+        self.method = method
+        self.__isabstractmethod__ = getattr(method, "__isabstractmethod__", False)
+        functools.update_wrapper(self, method)
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self.method
+        bound = object.__new__(BoundMethod)
+        bound.__dict__.update(__func__=self.method, __self__=instance)
+        return bound
+
+
+def _should_wrap(name: str, value: Any) -> bool:
+    if not isinstance(value, types.FunctionType):
+        return False
+    return name == "__call__" or not (name.startswith("__") and name.endswith("__"))
+
+
+# ---------------------------------------------------------------------------------------
+# Abstract attributes.
+
+_ABSTRACT_STRING = re.compile(r"^\s*(?:[\w.]+\.)?(AbstractVar|AbstractClassVar)\[")
+
+
+def _abstract_kind(annotation: Any) -> str | None:
+    """'AbstractVar', 'AbstractClassVar' or None for a (possibly string) annotation."""
+    if isinstance(annotation, str):
+        match = _ABSTRACT_STRING.match(annotation)
+        return match.group(1) if match else None
+    origin = getattr(annotation, "__origin__", None)
+    if origin is AbstractVar:
+        return "AbstractVar"
+    if origin is AbstractClassVar:
+        return "AbstractClassVar"
+    return None
+
+
+def _unimplemented(cls: type) -> list[str]:
+    """Descriptions of the abstract methods and attributes ``cls`` leaves unprovided."""
+    missing = [f"abstract method {name!r}" for name in sorted(cls.__abstractmethods__)]  # type: ignore[attr-defined]
+    field_names = {f.name for f in dataclasses.fields(cls)}
+    for kind in ("AbstractVar", "AbstractClassVar"):
+        declared: set[str] = set()
+        for klass in cls.__mro__:
+            declared |= klass.__dict__.get("_eqx_abstract", {}).get(kind, set())
+        for name in sorted(declared):
+            provided = hasattr(cls, name) or (
+                kind == "AbstractVar" and name in field_names
+            )
+            if not provided:
+                missing.append(f"{kind} {name!r}")
+    return missing
+
+
+# ---------------------------------------------------------------------------------------
+# Strict classes: array fields must say their shape and dtype.
+
+_BARE_ARRAY_TYPES: tuple[type, ...] = (jax.Array, np.ndarray)
+_BARE_ARRAY_STRING = re.compile(
+    r"(?<![\w.\[])(?:jax\.|jnp\.|np\.|numpy\.)?(?:Array|ndarray)\b(?!\s*,)"
+)
+
+
+def _is_bare_array_hint(hint: Any) -> bool:
+    if isinstance(hint, str):
+        return bool(_BARE_ARRAY_STRING.search(hint))
+    if hint in _BARE_ARRAY_TYPES:
+        return True
+    return any(_is_bare_array_hint(arg) for arg in getattr(hint, "__args__", ()))
+
+
+def _check_strict_class(cls: type, own_annotations: dict[str, Any]) -> None:
+    for name, annotation in own_annotations.items():
+        hint = annotation
+        if isinstance(annotation, str):
+            try:
+                hint = eval(annotation, vars(sys.modules[cls.__module__]), dict(vars(cls)))
+            except Exception:
+                hint = annotation  # fall back to reading the text
+        if _is_bare_array_hint(hint):
+            raise TypeError(
+                f"strict Module {cls.__qualname__}: field {name!r} is annotated "
+                f"{annotation!r} without shape and dtype; annotate it with jaxtyping, "
+                f"e.g. Float[Array, 'dim1 dim2']"
+            )
+    for name, value in vars(cls).items():
+        if name not in own_annotations and isinstance(value, _BARE_ARRAY_TYPES):
+            raise TypeError(
+                f"strict Module {cls.__qualname__}: class attribute {name!r} holds an "
+                f"array but is not declared as a field; declare it with an annotation"
+            )
+
+
+# ---------------------------------------------------------------------------------------
+# The metaclass.
+
+
+def _has_user_init(namespace: dict[str, Any], bases: tuple[type, ...]) -> bool:
+    if "__init__" in namespace:
+        return True
+    for base in bases:
+        for klass in base.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None and isinstance(klass, _ModuleMeta):
+                if not getattr(init, "_eqx_generated", False):
+                    return True
+                break
+    return False
+
+
+def _register_pytree(cls: type) -> None:
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    dynamic = tuple(f.name for f in fields if not f.metadata.get("static", False))
+    static = tuple(f.name for f in fields if f.metadata.get("static", False))
+    keys = tuple(jtu.GetAttrKey(name) for name in dynamic)
+
+    def flatten(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        d = obj.__dict__
+        return tuple([d[n] for n in dynamic]), tuple([d[n] for n in static])
+
+    def flatten_with_keys(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        children, aux = flatten(obj)
+        return tuple(zip(keys, children)), aux
+
+    def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+        obj = object.__new__(cls)
+        d = obj.__dict__
+        d.update(zip(dynamic, children))
+        d.update(zip(static, aux))
+        return obj
+
+    jtu.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+
+
+class _ModuleMeta(abc.ABCMeta):
+    def __new__(
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        /,
+        strict: bool = False,
+        kw_only: bool = False,
+        **kwargs: Any,
+    ) -> _ModuleMeta:
+        annotations: dict[str, Any] = dict(namespace.get("__annotations__", {}))
+        abstract: dict[str, set[str]] = {"AbstractVar": set(), "AbstractClassVar": set()}
+        for attr, annotation in list(annotations.items()):
+            kind = _abstract_kind(annotation)
+            if kind is not None:
+                abstract[kind].add(attr)
+                del annotations[attr]
+        namespace["__annotations__"] = annotations
+        namespace["_eqx_abstract"] = abstract
+        for attr, value in list(namespace.items()):
+            if _should_wrap(attr, value) and not namespace.get("_eqx_no_wrap", False):
+                namespace[attr] = _wrap_method(value)
+        user_init = _has_user_init(namespace, bases)
+
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        dataclasses.dataclass(
+            cls, init=not user_init, repr=False, eq=False, kw_only=kw_only
+        )
+        if not user_init:
+            cls.__init__._eqx_generated = True  # type: ignore[misc]
+        if strict:
+            _check_strict_class(cls, annotations)
+
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        cls._eqx_fields = fields  # type: ignore[attr-defined]
+        cls._eqx_field_names = frozenset(f.name for f in fields)  # type: ignore[attr-defined]
+        cls._eqx_converters = tuple(  # type: ignore[attr-defined]
+            (f.name, f.metadata["converter"]) for f in fields if "converter" in f.metadata
+        )
+        cls._eqx_check_inits = tuple(  # type: ignore[attr-defined]
+            klass.__dict__["__check_init__"]
+            for klass in cls.__mro__
+            if "__check_init__" in klass.__dict__
+        )
+        cls._eqx_strict = strict  # type: ignore[attr-defined]
+        cls._eqx_plan = None  # type: ignore[attr-defined]  # built on first check
+        _register_pytree(cls)
+        return cls
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        missing = cls.__dict__.get("_eqx_unimplemented")
+        if missing is None:
+            missing = cls._eqx_unimplemented = _unimplemented(cls)  # type: ignore[attr-defined]
+        if missing:
+            raise TypeError(
+                f"Can't instantiate abstract class {cls.__qualname__}: it does not "
+                f"implement {', '.join(missing)}"
+            )
+        self = object.__new__(cls)
+        key = id(self)
+        _INITIALISING.add(key)
+        try:
+            cls.__init__(self, *args, **kwargs)  # type: ignore[misc]
+            _finish_fields(cls, self)
+        finally:
+            _INITIALISING.discard(key)
+        if _checking.checks_active():
+            check_module(self)
+        for check_init in cls._eqx_check_inits:  # type: ignore[attr-defined]
+            check_init(self)
+        return self
+
+
+def _finish_fields(cls: Any, self: Any) -> None:
+    """Fill defaults a custom ``__init__`` left out, run converters, refuse gaps."""
+    d = self.__dict__
+    unset = []
+    for f in cls._eqx_fields:
+        if f.name in d:
+            continue
+        if f.default is not dataclasses.MISSING:
+            d[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            d[f.name] = f.default_factory()
+        else:
+            unset.append(f.name)
+    if unset:
+        raise ValueError(
+            f"{cls.__qualname__}.__init__ did not assign the field(s) "
+            f"{', '.join(repr(n) for n in unset)}"
+        )
+    for name, converter in cls._eqx_converters:
+        d[name] = converter(d[name])
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a Module's fields.
+
+
+class _FieldPlan:
+    """What to check on instances of one class, worked out once."""
+
+    __slots__ = ("owner", "labels", "names", "hints", "int_dims", "strict", "memo")
+
+    def __init__(self, cls: type) -> None:
+        self.owner = cls.__qualname__
+        hints = _resolve_field_hints(cls)
+        self.names = tuple(hints)
+        self.labels = tuple(f".{name}" for name in hints)
+        self.hints = tuple(hints.values())
+        used = set().union(*map(_checking.dimension_names, self.hints)) if hints else set()
+        self.int_dims = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name in used  # type: ignore[arg-type]
+        )
+        self.strict = bool(getattr(cls, "_eqx_strict", False))
+        self.memo = _checking.SignatureMemo()
+
+
+def _resolve_field_hints(cls: type) -> dict[str, Any]:
+    """The annotation of every field that says something checkable."""
+    try:
+        resolved = get_type_hints(cls, include_extras=True)
+    except Exception:
+        # Some annotation does not resolve (e.g. a name local to a function): resolve the
+        # others one by one, and say which is skipped.
+        resolved = {}
+        for klass in reversed(cls.__mro__):
+            module = sys.modules.get(klass.__module__)
+            globalns = dict(vars(module)) if module is not None else {}
+            localns = dict(vars(klass))
+            localns[klass.__name__] = klass
+            for name, annotation in klass.__dict__.get("__annotations__", {}).items():
+                try:
+                    resolved[name] = (
+                        eval(annotation, globalns, localns)
+                        if isinstance(annotation, str)
+                        else annotation
+                    )
+                except Exception:
+                    warnings.warn(
+                        f"{cls.__qualname__}: cannot resolve the annotation "
+                        f"{annotation!r} of field {name!r}; it will not be checked",
+                        stacklevel=4,
+                    )
+    hints = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        hint = resolved.get(f.name, Any)
+        if hint is Any or hint is object:
+            continue
+        hints[f.name] = hint
+    return hints
+
+
+def _plan(cls: Any) -> _FieldPlan:
+    plan = cls.__dict__.get("_eqx_plan")
+    if plan is None:
+        plan = _FieldPlan(cls)
+        cls._eqx_plan = plan
+    return plan  # type: ignore[no-any-return]
+
+
+def check_module(module: Any, path: str = "") -> None:
+    """Check a Module's fields against their annotations (memoised by signature).
+
+    **Arguments:**
+
+    - ``module``: the instance to check.
+    - ``path``: key path of ``module`` inside a larger tree, prefixed to field labels in
+      errors (``"model.layers[0]"`` gives ``model.layers[0].weight``).
+
+    **Raises:** :class:`TypeCheckError`.
+    """
+    plan = _plan(type(module))
+    if not plan.hints:
+        return
+    d = module.__dict__
+    values = [d[name] for name in plan.names]
+    key = _checking.abstract_signature(values)
+    if key in plan.memo:
+        return
+    items: list[tuple[str, Any, Any]] = [
+        _checking.dimension_item(name, d[name])
+        for name in plan.int_dims
+        if type(d[name]) is int
+    ]
+    items += [
+        (path + label, value, hint)
+        for label, value, hint in zip(plan.labels, values, plan.hints, strict=True)
+    ]
+    _checking.check_items(plan.owner, items)
+    if plan.strict:
+        _refuse_unannotated_arrays(plan, path, values)
+    plan.memo.add(key)
+
+
+def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: list[Any]) -> None:
+    for label, value, hint in zip(plan.labels, values, plan.hints, strict=True):
+        if isinstance(value, jax.Array) and not any(_checking.array_hints_in(hint)):
+            raise TypeCheckError(
+                f"{plan.owner}: field `{path}{label}` holds an array but its annotation "
+                f"{_checking.format_hint(hint)} gives no shape/dtype (strict Module)"
+            )
+
+
+def _is_module(x: Any) -> bool:
+    return isinstance(x, Module)
+
+
+def check_tree_modules(tree: Any, path: str = "") -> None:
+    """Check every Module found anywhere inside ``tree`` (nested Modules included).
+
+    **Arguments:**
+
+    - ``tree``: any PyTree.
+    - ``path``: the name of ``tree`` in errors (``"model"``), prefixed to key paths.
+    """
+    for key_path, node in jtu.tree_flatten_with_path(tree, is_leaf=_is_module)[0]:
+        if isinstance(node, Module):
+            _check_module_and_children(node, path + jtu.keystr(key_path))
+
+
+def _check_module_and_children(module: Module, path: str) -> None:
+    check_module(module, path)
+
+    def is_child_module(x: Any) -> bool:
+        return x is not module and isinstance(x, Module)
+
+    for key_path, child in jtu.tree_flatten_with_path(module, is_leaf=is_child_module)[0]:
+        if isinstance(child, Module):
+            _check_module_and_children(child, path + jtu.keystr(key_path))
+
+
+# ---------------------------------------------------------------------------------------
+# The Module base class.
+
+
+class Module(metaclass=_ModuleMeta):
+    """Base class for models: a frozen dataclass that is also a JAX PyTree.
+
+    Declare fields as class annotations. Array fields should carry jaxtyping annotations,
+    which are checked (shape, dtype, and named dimensions bound across fields and to
+    ``int`` fields of the same name) at the end of construction.
+
+    Class options: ``strict=True`` refuses array fields without a shape/dtype annotation;
+    ``kw_only=True`` makes every field keyword-only.
+
+    ```python
+    class Linear(eqx.Module):
+        weight: Float[Array, "out_features in_features"]
+        bias: Float[Array, "out_features"]
+        in_features: int = eqx.field(static=True)
+        out_features: int = eqx.field(static=True)
+
+        def __call__(self, x: Float[Array, "in_features"]) -> Float[Array, "out_features"]:
+            return self.weight @ x + self.bias
+    ```
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if id(self) in _INITIALISING:
+            if name not in type(self)._eqx_field_names:  # type: ignore[attr-defined]
+                raise AttributeError(
+                    f"{type(self).__qualname__} has no field {name!r}: declare it with "
+                    f"an annotation in the class body before assigning it in __init__"
+                )
+            self.__dict__[name] = value
+            return
+        raise dataclasses.FrozenInstanceError(
+            f"cannot assign to field {name!r} of {type(self).__qualname__}: Modules are "
+            f"immutable after __init__; use eqx.tree_at to make an updated copy"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(
+            f"cannot delete field {name!r} of {type(self).__qualname__}: Modules are immutable"
+        )
+
+    def __repr__(self) -> str:
+        from ._pretty import tree_pformat
+
+        return tree_pformat(self)
+
+    def __eq__(self, other: object) -> Any:  # bool eagerly, a bool array under jit
+        from ._tree import tree_equal
+
+        return tree_equal(self, other)
+
+    def __hash__(self) -> int:
+        leaves, treedef = jtu.tree_flatten(self)
+        return hash((treedef, tuple(leaves)))
+
+
+class BoundMethod(Module):
+    """A method bound to a Module instance; itself a Module, so transformations see the
+    instance's arrays as inputs."""
+
+    _eqx_no_wrap = True
+
+    __func__: types.FunctionType = field(static=True)
+    __self__: Module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__func__(self.__self__, *args, **kwargs)
+
+    # Identity semantics, so that `jax.jit(model.method)` (which hashes the function) works:
+    # two bound methods are interchangeable only when they bind the very same instance.
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is BoundMethod
+            and other.__func__ is self.__func__
+            and other.__self__ is self.__self__
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.__func__, id(self.__self__)))
+
+    @property
+    def __wrapped__(self) -> Any:
+        return self.__func__
+
+    @property
+    def __name__(self) -> str:  # type: ignore[override]
+        return self.__func__.__name__
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        signature = inspect.signature(self.__func__)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
+def module_fields(module: Module | type[Module]) -> tuple[dataclasses.Field[Any], ...]:
+    """The dataclass fields of a Module class or instance."""
+    return dataclasses.fields(module)
