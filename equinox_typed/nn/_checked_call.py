@@ -1,0 +1,214 @@
+"""Eager shape checks for the ``__call__`` of a layer, tied to the layer's sizes.
+
+A layer's call is annotated with the layer's size fields as dimension names::
+
+    class Linear(eqx.Module, strict=True):
+        in_features: int | Literal["scalar"] = eqx.field(static=True)
+        out_features: int | Literal["scalar"] = eqx.field(static=True)
+        ...
+
+        @checked_call
+        def __call__(self, x: Float[Array, "*in_features"]) -> Float[Array, "*out_features"]:
+            ...
+
+:func:`checked_call` checks the arguments (before the call) and the return value (after
+it) whenever :func:`equinox_typed._checking.checks_active` says so: by default only on
+eager calls, never while JAX traces (``jax.jit``, ``jax.vmap``, ``eqx.filter_grad``), so
+the traced program is exactly the unchecked one.
+
+Which layer fields take part: every field whose name appears as a dimension in the call's
+annotations and whose value is an ``int`` or the string ``"scalar"``.
+
+- Used as a plain dimension (``"seq in_features"``, ``"3*hidden_size"``) an ``int``
+  field binds that dimension.
+- Used as a variadic dimension (``"*in_features"``) the field stands for a shape: ``(n,)``
+  for ``n`` and ``()`` for ``"scalar"``. This is how layers that accept
+  ``in_features="scalar"`` annotate their input.
+
+Passed checks are memoised by the abstract signature of (layer sizes, arguments), so a
+repeated eager call with same-shaped inputs costs one tree flatten and a dict lookup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Final, ParamSpec, TypeVar, get_type_hints
+
+import jaxtyping
+import numpy as np
+
+from .. import _checking  # pyright: ignore[reportPrivateUsage]  (same package)
+
+__all__ = ["checked_call"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# The size value that stands for "no axis": the variadic dimension binds to ``()``.
+_SCALAR: Final = "scalar"
+
+
+class _CallPlan:
+    """What to check for one (layer class, method) pair, worked out on first use."""
+
+    __slots__ = (
+        "owner",
+        "signature",
+        "parameters",
+        "return_hint",
+        "single",
+        "variadic",
+        "sizes",
+        "argument_memo",
+        "return_memo",
+    )
+
+    def __init__(self, cls: type, method: Callable[..., Any]) -> None:
+        self.owner = f"{cls.__qualname__}.{method.__name__}"
+        self.signature = inspect.signature(method)
+        hints = get_type_hints(method, include_extras=True)
+        checkable = (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+        self.parameters = tuple(
+            (name, hints[name])
+            for name, p in self.signature.parameters.items()
+            if p.kind in checkable and name in hints and hints[name] is not Any
+        )
+        self.return_hint = hints.get("return", Any)
+        all_hints = [hint for _, hint in self.parameters] + [self.return_hint]
+        named: set[str] = set()
+        for hint in all_hints:
+            named |= _checking.dimension_names(hint)
+        variadic = {
+            array_hint.dims[array_hint.index_variadic].name
+            for hint in all_hints
+            for array_hint in _checking.array_hints_in(hint)
+            if array_hint.index_variadic is not None
+        }
+        field_names = [f.name for f in dataclasses.fields(cls)]
+        # Field order, so the bindings in error messages read like the constructor.
+        self.sizes = tuple(name for name in field_names if name in named)
+        self.variadic = frozenset(variadic)
+        self.single = frozenset(named)
+        self.argument_memo = _checking.SignatureMemo()
+        self.return_memo = _checking.SignatureMemo()
+
+
+_VARIADIC_CARRIERS: dict[str, Any] = {}
+
+
+def _variadic_item(name: str, size: int | None) -> tuple[str, Any, Any]:
+    """An item binding variadic dimension ``*name`` to ``(size,)``, or ``()`` for None."""
+    hint = _VARIADIC_CARRIERS.get(name)
+    if hint is None:
+        hint = _VARIADIC_CARRIERS[name] = jaxtyping.Shaped[np.ndarray, f"*{name}"]
+    shape: tuple[int, ...] = () if size is None else (size,)
+    return (f"*{name}", np.broadcast_to(np.False_, shape), hint)
+
+
+def _size_items(plan: _CallPlan, sizes: tuple[Any, ...]) -> list[tuple[str, Any, Any]]:
+    items: list[tuple[str, Any, Any]] = []
+    for name, size in zip(plan.sizes, sizes, strict=True):
+        is_int = type(size) is int
+        if is_int and name in plan.single:
+            items.append(_checking.dimension_item(name, size))
+        if name in plan.variadic and (is_int or size == _SCALAR):
+            items.append(_variadic_item(name, size if is_int else None))
+    return items
+
+
+def _raise_with_sizes(
+    plan: _CallPlan, sizes: tuple[Any, ...], items: list[tuple[str, Any, Any]], what: str
+) -> None:
+    """Run the check; on failure add the layer's sizes to the message (they explain the
+    variadic dimensions, which the engine's ``bindings`` line does not list)."""
+    if not plan.variadic:  # the engine's `bindings` line already shows every size
+        _checking.check_items(plan.owner, items, what)
+        return
+    try:
+        _checking.check_items(plan.owner, items, what)
+    except _checking.TypeCheckError as error:
+        layer = ", ".join(f"{n}={s!r}" for n, s in zip(plan.sizes, sizes, strict=True))
+        raise _checking.TypeCheckError(f"{error}\n  layer:    {layer}") from None
+
+
+def _plan_for(
+    plans: dict[type, _CallPlan], cls: type, method: Callable[..., Any]
+) -> _CallPlan:
+    plan = plans.get(cls)
+    if plan is None:
+        plan = plans[cls] = _CallPlan(cls, method)
+    return plan
+
+
+def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorate a layer's ``__call__`` so eager calls check arguments and result.
+
+    **Arguments:**
+
+    - ``method``: the method; its parameters and return value carry jaxtyping
+      annotations whose dimension names may be the layer's ``int`` (or ``"scalar"``)
+      fields, see the module docstring.
+
+    **Raises** (from the decorated method): :class:`equinox_typed.TypeCheckError` naming
+    ``Layer.__call__``, the argument (or ``return``), the expected annotation, what
+    arrived, the bound dimension sizes and the layer's sizes.
+
+    ```python
+    class Scale(eqx.Module, strict=True):
+        size: int = eqx.field(static=True)
+        weight: Float[Array, "size"]
+
+        @checked_call
+        def __call__(self, x: Float[Array, "size"]) -> Float[Array, "size"]:
+            return self.weight * x
+    ```
+    """
+    plans: dict[type, _CallPlan] = {}
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not _checking.checks_active():
+            return method(*args, **kwargs)
+        self = args[0]
+        plan = _plan_for(plans, type(self), method)
+        d = self.__dict__
+        sizes = tuple(d[name] for name in plan.sizes)
+        call_key = _checking.abstract_signature((sizes, args[1:], kwargs))
+        if call_key not in plan.argument_memo:
+            items = _argument_items(plan, sizes, args, kwargs)
+            if items is None:  # the arguments don't fit the signature: let Python say so
+                return method(*args, **kwargs)
+            _raise_with_sizes(plan, sizes, items, "argument")
+            plan.argument_memo.add(call_key)
+        out = method(*args, **kwargs)
+        if plan.return_hint is Any:
+            return out
+        # Unmemoisable arguments (call_key None) make the result's key None too.
+        return_key = None if call_key is None else _checking.abstract_signature((call_key, out))
+        if return_key not in plan.return_memo:
+            items = _argument_items(plan, sizes, args, kwargs) or []
+            items.append(("return", out, plan.return_hint))
+            _raise_with_sizes(plan, sizes, items, "output")
+            plan.return_memo.add(return_key)
+        return out
+
+    return wrapper
+
+
+def _argument_items(
+    plan: _CallPlan, sizes: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[tuple[str, Any, Any]] | None:
+    try:
+        bound = plan.signature.bind(*args, **kwargs).arguments
+    except TypeError:
+        return None
+    items = _size_items(plan, sizes)
+    items += [(name, bound[name], hint) for name, hint in plan.parameters if name in bound]
+    return items
