@@ -17,7 +17,15 @@ import sys
 import types
 import warnings
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, get_type_hints
+from typing import (
+    Any,
+    ForwardRef,
+    Generic,
+    Literal,
+    TypeVar,
+    get_origin,
+    get_type_hints,
+)
 
 import jax
 import jax.tree_util as jtu
@@ -392,8 +400,24 @@ def _resolve_field_hints(cls: type) -> dict[str, Any]:
         hint = resolved.get(f.name, Any)
         if hint is Any or hint is object:
             continue
+        if _has_forward_reference(hint):
+            warnings.warn(
+                f"{cls.__qualname__}: cannot resolve the annotation {hint!r} of field "
+                f"{f.name!r}; it will not be checked",
+                stacklevel=5,
+            )
+            continue
         hints[f.name] = hint
     return hints
+
+
+def _has_forward_reference(hint: Any) -> bool:
+    """Whether an annotation still contains names that did not resolve."""
+    if isinstance(hint, (str, ForwardRef)):
+        return True
+    if get_origin(hint) is Literal:  # its arguments are values, not annotations
+        return False
+    return any(_has_forward_reference(arg) for arg in getattr(hint, "__args__", ()))
 
 
 def _plan(cls: Any) -> _FieldPlan:

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create (or repair) the project's virtual environment in .venv and install the package.
+#   bash scripts/setup_env.sh         # runtime dependencies only
+#   bash scripts/setup_env.sh --dev   # plus test, type-checking and PyTorch-parity tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! .venv/bin/python -c "import sys; assert sys.version_info >= (3, 11)" 2>/dev/null; then
+    rm -rf .venv
+    "$PYTHON" -m venv .venv
+fi
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+
+if [[ "${1:-}" == "--dev" ]]; then
+    # The CPU build of PyTorch is served locally; installing it by exact version first
+    # keeps pip from resolving a CUDA build when the extra is installed.
+    "${PIP[@]}" "torch==2.13.0"
+    "${PIP[@]}" -e ".[dev,torch]"
+else
+    "${PIP[@]}" -e .
+fi
