@@ -35,7 +35,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Final, ParamSpec, TypeVar, get_type_hints
+from typing import Any, Final, ParamSpec, TypeVar, cast, get_type_hints
 
 import jaxtyping
 import numpy as np
@@ -103,12 +103,15 @@ class _CallPlan:
 _VARIADIC_CARRIERS: dict[str, Any] = {}
 
 
-def _variadic_item(name: str, size: int | None) -> tuple[str, Any, Any]:
-    """An item binding variadic dimension ``*name`` to ``(size,)``, or ``()`` for None."""
+def _variadic_item(name: str, size: int | tuple[int, ...] | None) -> tuple[str, Any, Any]:
+    """An item binding variadic dimension ``*name`` to ``(size,)``, ``()`` for None, or
+    to ``size`` itself for a tuple (a ``shape`` field, as in LayerNorm)."""
     hint = _VARIADIC_CARRIERS.get(name)
     if hint is None:
         hint = _VARIADIC_CARRIERS[name] = jaxtyping.Shaped[np.ndarray, f"*{name}"]
-    shape: tuple[int, ...] = () if size is None else (size,)
+    shape: tuple[int, ...] = (
+        () if size is None else size if isinstance(size, tuple) else (size,)
+    )
     return (f"*{name}", np.broadcast_to(np.False_, shape), hint)
 
 
@@ -120,7 +123,17 @@ def _size_items(plan: _CallPlan, sizes: tuple[Any, ...]) -> list[tuple[str, Any,
             items.append(_checking.dimension_item(name, size))
         if name in plan.variadic and (is_int or size == _SCALAR):
             items.append(_variadic_item(name, size if is_int else None))
+        elif name in plan.variadic and _is_shape(size):
+            items.append(_variadic_item(name, size))
     return items
+
+
+def _is_shape(size: Any) -> bool:
+    """A tuple of ints: a field such as LayerNorm's ``shape`` standing for ``*shape``."""
+    if type(size) is not tuple:
+        return False
+    entries = cast("tuple[object, ...]", size)
+    return all(type(n) is int for n in entries)
 
 
 def _raise_with_sizes(
