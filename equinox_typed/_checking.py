@@ -23,6 +23,7 @@ import jaxtyping
 import numpy as np
 import typeguard
 from beartype.door import is_bearable
+from jax._src import array as _jax_array
 from jax._src import core as _jax_core
 
 __all__ = [
@@ -175,7 +176,15 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
 # Memoisation by abstract signature.
 
 
+# The concrete class of JAX arrays, named without creating an array (which would start a
+# backend at import time, before users can configure devices or jax.distributed).
+_ARRAY_IMPL: Final[type] = _jax_array.ArrayImpl
+
+
 def _leaf_signature(leaf: Any) -> Any:
+    kind = type(leaf)
+    if kind is _ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
+        return (kind, leaf.shape, leaf.dtype)
     shape = getattr(leaf, "shape", None)
     if shape is not None and hasattr(leaf, "dtype"):
         return (type(leaf), shape, leaf.dtype)
@@ -183,19 +192,15 @@ def _leaf_signature(leaf: Any) -> Any:
 
 
 def abstract_signature(tree: Any) -> Any:
-    """A hashable key that is equal for trees a check cannot tell apart, or None.
+    """A key that is equal for trees a check cannot tell apart.
 
     Two trees with equal signatures have the same structure (static parts included),
-    the same array shapes/dtypes/types, and equal non-array leaves. None is returned
-    when some part is unhashable, in which case callers simply do not memoise.
+    the same array shapes/dtypes/types, and equal non-array leaves. The key is unhashable
+    when some part of the tree is; :class:`SignatureMemo` then simply does not memoise.
     """
     leaves, treedef = jtu.tree_flatten(tree)
-    key = (_generation, treedef, tuple(map(_leaf_signature, leaves)))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    # Hashability is found out by the memo's lookup, which hashes anyway.
+    return (_generation, treedef, tuple(map(_leaf_signature, leaves)))
 
 
 class SignatureMemo:
@@ -208,10 +213,15 @@ class SignatureMemo:
         self._limit = limit
 
     def __contains__(self, key: Any) -> bool:
-        return key is not None and key in self._seen
+        try:
+            return key in self._seen
+        except TypeError:  # an unhashable static part: such signatures are not memoised
+            return False
 
     def add(self, key: Any) -> None:
-        if key is None:
+        try:
+            hash(key)
+        except TypeError:
             return
         if len(self._seen) >= self._limit:
             # Old signatures are the least likely to recur; drop the oldest half.
