@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
+from jax.core import Tracer
 from jaxtyping import Array, Bool
 
 __all__ = [
@@ -46,6 +47,55 @@ _MISSING = _Missing.MISSING
 
 
 # --------------------------------------------------------------------------------------
+# Typed access to jax.tree_util
+#
+# jaxlib ships no type information for PyTreeDef or the key entries, so the type
+# checkers see the functions using them as (partially) unknown. These shims are the
+# only places that touch those functions; everything else works with typed values.
+# --------------------------------------------------------------------------------------
+
+
+class TreeDef(Protocol):
+    """The parts of ``jax.tree_util.PyTreeDef`` used in this package."""
+
+    @property
+    def num_nodes(self) -> int: ...
+
+    @property
+    def num_leaves(self) -> int: ...
+
+    def unflatten(self, leaves: Iterable[Any], /) -> Any: ...
+
+
+# A key path as produced by ``jax.tree_util.tree_flatten_with_path``.
+KeyPath = tuple[Any, ...]
+
+
+def tree_flatten_typed(
+    pytree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[Any], TreeDef]:
+    """``jax.tree_util.tree_flatten`` with a typed tree definition."""
+    leaves, treedef = jtu.tree_flatten(pytree, is_leaf=is_leaf)  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+    return leaves, cast(TreeDef, treedef)
+
+
+def _tree_flatten_with_path(
+    pytree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[tuple[KeyPath, Any]], TreeDef]:
+    pairs, treedef = jtu.tree_flatten_with_path(pytree, is_leaf=is_leaf)  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+    return pairs, cast(TreeDef, treedef)  # pyright: ignore[reportUnknownVariableType]
+
+
+def _keystr(path: KeyPath) -> str:
+    return jtu.keystr(path)  # pyright: ignore[reportUnknownMemberType]
+
+
+def is_tracer(x: object) -> bool:
+    """Whether ``x`` is an abstract value being traced by a JAX transformation."""
+    return isinstance(x, Tracer)
+
+
+# --------------------------------------------------------------------------------------
 # One-level flattening
 # --------------------------------------------------------------------------------------
 
@@ -67,7 +117,7 @@ def _root_only() -> Callable[[Any], bool]:
     return is_below_root
 
 
-def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], jtu.PyTreeDef]:
+def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], TreeDef]:
     """Flatten only the top node of a PyTree.
 
     Arguments:
@@ -86,12 +136,12 @@ def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], jtu.PyTreeDef]:
         >>> treedef.unflatten(children)
         {'a': (1, 2), 'b': None}
     """
-    return jtu.tree_flatten(pytree, is_leaf=_root_only())
+    return tree_flatten_typed(pytree, is_leaf=_root_only())
 
 
 def _open_node(
     node: Any, is_leaf: Callable[[Any], bool] | None
-) -> tuple[list[Any], jtu.PyTreeDef] | None:
+) -> tuple[list[Any], TreeDef] | None:
     """Children and treedef of ``node``, or ``None`` if it has no children.
 
     Leaves, ``None``, empty containers and anything ``is_leaf`` accepts are all
@@ -100,7 +150,7 @@ def _open_node(
     if is_leaf is not None and is_leaf(node):
         return None
     children, treedef = tree_flatten_one_level(node)
-    if jtu.treedef_is_leaf(treedef):
+    if treedef.num_nodes == 1:
         return None
     return children, treedef
 
@@ -207,7 +257,7 @@ def _replacements(
         fn = replace_fn
         return {path: fn for path in paths}
     if single:
-        return {paths[0]: lambda _: replace}
+        return {paths[0]: _constant(replace)}
     if not isinstance(replace, Sequence) or isinstance(replace, str):
         raise ValueError(
             f"`where` returned {len(paths)} nodes, so `replace` must be a sequence of "
@@ -218,7 +268,12 @@ def _replacements(
         raise ValueError(
             f"`where` returned {len(paths)} nodes but `replace` has {len(values)} values"
         )
-    return {path: (lambda _, value=value: value) for path, value in zip(paths, values)}
+    return {path: _constant(value) for path, value in zip(paths, values)}
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    """A replacement function ignoring the old node (binds ``value`` per node)."""
+    return lambda _: value
 
 
 def _rebuild(
@@ -302,7 +357,8 @@ def tree_at(
 # tree_equal
 # --------------------------------------------------------------------------------------
 
-_ARRAY_TYPES: tuple[type, ...] = (jax.Array, np.ndarray, np.generic)
+# What counts as an array leaf: JAX arrays (tracers included) and NumPy arrays/scalars.
+ARRAY_TYPES: tuple[type, ...] = (jax.Array, np.ndarray, np.generic)
 
 # Outcome of comparing two leaves: a Python bool when known statically, or a traced
 # scalar boolean array when the answer depends on traced values.
@@ -315,7 +371,7 @@ def _arrays_equal(a: Any, b: Any, rtol: float, atol: float) -> _LeafVerdict:
         return False
     inexact = jnp.issubdtype(a.dtype, jnp.inexact)
     approximate = inexact and (rtol != 0.0 or atol != 0.0)
-    if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
+    if is_tracer(a) or is_tracer(b):
         if approximate:
             return jnp.allclose(a, b, rtol=rtol, atol=atol)
         return jnp.all(a == b)
@@ -329,8 +385,8 @@ def _leaves_equal(
 ) -> _LeafVerdict:
     if typematch and type(a) is not type(b):
         return False
-    a_is_array = isinstance(a, _ARRAY_TYPES)
-    if a_is_array != isinstance(b, _ARRAY_TYPES):
+    a_is_array = isinstance(a, ARRAY_TYPES)
+    if a_is_array != isinstance(b, ARRAY_TYPES):
         return False
     if a_is_array:
         return _arrays_equal(a, b, rtol, atol)
@@ -369,10 +425,10 @@ def tree_equal(
     """
     if len(pytrees) < 2:
         return True
-    first_leaves, first_treedef = jtu.tree_flatten(pytrees[0])
+    first_leaves, first_treedef = tree_flatten_typed(pytrees[0])
     traced_verdicts: list[Bool[Array, ""]] = []
     for other in pytrees[1:]:
-        other_leaves, other_treedef = jtu.tree_flatten(other)
+        other_leaves, other_treedef = tree_flatten_typed(other)
         if other_treedef != first_treedef:
             return False
         for a, b in zip(first_leaves, other_leaves):
@@ -426,24 +482,24 @@ def apply_updates(model: _T, updates: Any) -> _T:
 
 def _check_node(
     node: Any,
-    path: jtu.KeyPath,
+    path: KeyPath,
     ancestors: set[int],
-    seen: dict[int, jtu.KeyPath],
+    seen: dict[int, KeyPath],
 ) -> None:
-    children, treedef = jtu.tree_flatten_with_path(node, is_leaf=_root_only())
+    children, treedef = _tree_flatten_with_path(node, is_leaf=_root_only())
     # Childless nodes (leaves, None, empty containers) may be shared freely: they
     # cannot hold parameters, and singletons such as None and () repeat by nature.
-    if jtu.treedef_is_leaf(treedef):
+    if treedef.num_nodes == 1:
         return
     node_id = id(node)
-    where = jtu.keystr(path) or "the root"
+    where = _keystr(path) or "the root"
     if node_id in ancestors:
         raise ValueError(
             f"tree_check: the {type(node).__name__} node at {where} contains itself "
             "(the tree has a cycle)"
         )
     if node_id in seen:
-        first = jtu.keystr(seen[node_id]) or "the root"
+        first = _keystr(seen[node_id]) or "the root"
         raise ValueError(
             f"tree_check: the same {type(node).__name__} object appears at {first} and "
             f"at {where}; a PyTree node must not be shared"
@@ -543,28 +599,27 @@ def _make_partial(func: Callable[..., _R], args: Any, keywords: Any) -> Partial[
     The fields are set as given, without unpacking: JAX may unflatten with arbitrary
     placeholder objects in place of ``args`` and ``keywords``.
     """
-    partial: Partial[_R] = object.__new__(Partial)
+    partial = cast("Partial[_R]", object.__new__(Partial))
     object.__setattr__(partial, "func", func)
     object.__setattr__(partial, "args", args)
     object.__setattr__(partial, "keywords", keywords)
     return partial
 
 
+_ARGS_KEY = jtu.GetAttrKey("args")
+_KEYWORDS_KEY = jtu.GetAttrKey("keywords")
+
+
 def _flatten_partial(
     partial: Partial[Any],
-) -> tuple[tuple[tuple[jtu.GetAttrKey, Any], ...], Callable[..., Any]]:
-    children = (
-        (jtu.GetAttrKey("args"), partial.args),
-        (jtu.GetAttrKey("keywords"), partial.keywords),
-    )
+) -> tuple[tuple[tuple[Any, Any], ...], Callable[..., Any]]:
+    children = ((_ARGS_KEY, partial.args), (_KEYWORDS_KEY, partial.keywords))
     return children, partial.func
 
 
-def _unflatten_partial(
-    func: Callable[..., Any], children: Sequence[Any]
-) -> Partial[Any]:
+def _unflatten_partial(func: Callable[..., Any], children: Iterable[Any]) -> Partial[Any]:
     args, keywords = children
     return _make_partial(func, args, keywords)
 
 
-jtu.register_pytree_with_keys(Partial, _flatten_partial, _unflatten_partial)
+jtu.register_pytree_with_keys(Partial, _flatten_partial, _unflatten_partial)  # pyright: ignore[reportUnknownMemberType]
