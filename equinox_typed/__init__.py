@@ -32,7 +32,17 @@ from ._module import (
 )
 
 # --- tree utilities (foundation) ---
+from ._pretty import tree_pformat as tree_pformat, tree_pprint as tree_pprint
+from ._tree import (
+    Partial as Partial,
+    apply_updates as apply_updates,
+    tree_at as tree_at,
+    tree_check as tree_check,
+    tree_equal as tree_equal,
+    tree_flatten_one_level as tree_flatten_one_level,
+)
 # --- filtered transformations ---
+from ._jit import filter_jit as filter_jit
 # --- end of exports ---
 
 __version__ = "0.1.0"
@@ -43,11 +53,14 @@ __all__ = [
     "BoundMethod",
     "CheckMode",
     "Module",
+    "Partial",
     "TypeCheckError",
+    "apply_updates",
     "checks",
     "combine",
     "field",
     "filter",
+    "filter_jit",
     "get_checks",
     "get_typechecker",
     "if_array",
@@ -59,4 +72,10 @@ __all__ = [
     "partition",
     "set_checks",
     "set_typechecker",
+    "tree_at",
+    "tree_check",
+    "tree_equal",
+    "tree_flatten_one_level",
+    "tree_pformat",
+    "tree_pprint",
 ]
