@@ -12,6 +12,7 @@ import abc
 import dataclasses
 import functools
 import inspect
+import operator
 import re
 import sys
 import types
@@ -226,15 +227,27 @@ def _has_user_init(namespace: dict[str, Any], bases: tuple[type, ...]) -> bool:
     return False
 
 
+def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A fast ``d -> tuple(d[n] for n in names)``."""
+    if len(names) >= 2:
+        return operator.itemgetter(*names)
+    if len(names) == 1:
+        (name,) = names
+        return lambda d: (d[name],)
+    return lambda d: ()
+
+
 def _register_pytree(cls: type) -> None:
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     dynamic = tuple(f.name for f in fields if not f.metadata.get("static", False))
     static = tuple(f.name for f in fields if f.metadata.get("static", False))
     keys = tuple(jtu.GetAttrKey(name) for name in dynamic)
+    get_dynamic, get_static = _tuple_getter(dynamic), _tuple_getter(static)
 
+    # Flattening is on the hot path of every transformation call: keep it to two C calls.
     def flatten(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         d = obj.__dict__
-        return tuple([d[n] for n in dynamic]), tuple([d[n] for n in static])
+        return get_dynamic(d), get_static(d)
 
     def flatten_with_keys(obj: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         children, aux = flatten(obj)
