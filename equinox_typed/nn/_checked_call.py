@@ -35,7 +35,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Final, ParamSpec, TypeVar, cast, get_type_hints
+from typing import Any, Final, ParamSpec, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import jaxtyping
 import numpy as np
@@ -203,12 +203,11 @@ def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
         out = method(*args, **kwargs)
         if plan.return_hint is Any:
             return out
-        # Unmemoisable arguments (call_key None) make the result's key None too.
-        return_key = None if call_key is None else _checking.abstract_signature((call_key, out))
+        return_key = _checking.abstract_signature((call_key, out))
         if return_key not in plan.return_memo:
             items = _argument_items(plan, sizes, args, kwargs) or []
-            items.append(("return", out, plan.return_hint))
-            _raise_with_sizes(plan, sizes, items, "output")
+            items += _expand_tuple("return", out, plan.return_hint)
+            _raise_with_sizes(plan, sizes, items, "return value")
             plan.return_memo.add(return_key)
         return out
 
@@ -223,5 +222,24 @@ def _argument_items(
     except TypeError:
         return None
     items = _size_items(plan, sizes)
-    items += [(name, bound[name], hint) for name, hint in plan.parameters if name in bound]
+    for name, hint in plan.parameters:
+        if name in bound:
+            items += _expand_tuple(name, bound[name], hint)
     return items
+
+
+def _expand_tuple(label: str, value: Any, hint: Any) -> list[tuple[str, Any, Any]]:
+    """One item per element when a fixed-length tuple annotation meets a tuple of that
+    length, so an error names ``hidden[1]`` and shows its shape, not the whole tuple."""
+    args = get_args(hint)
+    if (
+        get_origin(hint) is tuple
+        and isinstance(value, tuple)
+        and Ellipsis not in args
+        and len(args) == len(value)  # pyright: ignore[reportUnknownArgumentType]
+    ):
+        return [
+            (f"{label}[{i}]", v, a)
+            for i, (v, a) in enumerate(zip(value, args))  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+        ]
+    return [(label, value, hint)]
