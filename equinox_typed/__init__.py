@@ -42,12 +42,42 @@ from ._tree import (
     tree_flatten_one_level as tree_flatten_one_level,
 )
 # --- filtered transformations ---
+from ._ad import (
+    filter_hessian as filter_hessian,
+    filter_jacfwd as filter_jacfwd,
+    filter_jacrev as filter_jacrev,
+    filter_jvp as filter_jvp,
+    filter_vjp as filter_vjp,
+)
+from ._callback import filter_pure_callback as filter_pure_callback
+from ._checkpoint import filter_checkpoint as filter_checkpoint
+from ._closure_convert import filter_closure_convert as filter_closure_convert
+from ._custom_ad import (
+    filter_custom_jvp as filter_custom_jvp,
+    filter_custom_vjp as filter_custom_vjp,
+)
+from ._eval_shape import filter_eval_shape as filter_eval_shape
+from ._make_jaxpr import filter_make_jaxpr as filter_make_jaxpr
+from ._sharding import filter_shard as filter_shard
 from ._jit import filter_jit as filter_jit
 # --- end of exports ---
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "filter_checkpoint",
+    "filter_closure_convert",
+    "filter_custom_jvp",
+    "filter_custom_vjp",
+    "filter_eval_shape",
+    "filter_hessian",
+    "filter_jacfwd",
+    "filter_jacrev",
+    "filter_jvp",
+    "filter_make_jaxpr",
+    "filter_pure_callback",
+    "filter_shard",
+    "filter_vjp",
     "AbstractClassVar",
     "AbstractVar",
     "BoundMethod",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import jax
 import jax.numpy as jnp
@@ -21,9 +21,11 @@ import numpy as np
 from ._checking import checks_active
 from ._filters import combine, is_array, is_inexact_array, is_inexact_array_like, partition
 from ._module import Module, check_tree_modules
+from ._tree import TreeDef, tree_flatten_typed
 
 __all__ = [
     "OutputStash",
+    "flatten_up_to",
     "is_inexact_jax_value",
     "is_jax_value",
     "filter_hessian",
@@ -34,6 +36,16 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+
+def flatten_up_to(treedef: TreeDef, tree: Any, who: str, what: str) -> list[Any]:
+    """The subtrees of ``tree`` at the leaf positions of ``treedef`` (``None`` allowed at a
+    leaf position); a ``ValueError`` naming ``who`` and ``what`` if the structures differ.
+    """
+    try:
+        return list(cast(Any, treedef).flatten_up_to(tree))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{who}: {what}: {e}") from None
 
 
 def is_jax_value(x: Any) -> bool:
@@ -134,14 +146,13 @@ def filter_jvp(
     ```
     """
     primals = tuple(primals)
-    flat_primals, treedef = jtu.tree_flatten(primals)
-    try:
-        flat_tangents = treedef.flatten_up_to(tuple(tangents))
-    except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"filter_jvp: tangents must have the structure of primals (with None for "
-            f"zero tangents): {e}"
-        ) from None
+    flat_primals, treedef = tree_flatten_typed(primals)
+    flat_tangents = flatten_up_to(
+        treedef,
+        tuple(tangents),
+        "filter_jvp",
+        "tangents must have the structure of primals (with None for zero tangents)",
+    )
     for i, (p, t) in enumerate(zip(flat_primals, flat_tangents, strict=True)):
         if t is not None and not is_inexact_array_like(p):
             raise ValueError(
@@ -154,7 +165,7 @@ def filter_jvp(
         out = fn(*primals, **kwargs)
         return out, jtu.tree_map(lambda _: None, out)
 
-    stash: OutputStash[tuple[Any, list[Any], list[bool]]] = OutputStash()
+    stash: OutputStash[tuple[TreeDef, list[Any], list[bool]]] = OutputStash()
 
     def _perturbed_fn(*leaves: Any) -> list[Any]:
         full = list(flat_primals)
@@ -164,7 +175,7 @@ def filter_jvp(
         # Only outputs carried by *this* JVP trace depend on the tangents; anything
         # else (constants, values built from unperturbed inputs) has a zero tangent.
         trace = _trace_of(leaves[0])
-        out_leaves, out_def = jtu.tree_flatten(out)
+        out_leaves, out_def = tree_flatten_typed(out)
         carried = [_trace_of(x) is trace for x in out_leaves]
         kept = [None if c else x for x, c in zip(out_leaves, carried, strict=True)]
         stash.put((out_def, kept, carried))
@@ -176,7 +187,8 @@ def filter_jvp(
         [flat_tangents[i] for i in perturbed],
     )
     out_def, kept, carried = stash.get()
-    out_leaves, tangent_leaves = list(kept), [None] * len(kept)
+    out_leaves: list[Any] = list(kept)
+    tangent_leaves: list[Any] = [None] * len(kept)
     pairs = iter(zip(dyn_out, dyn_tangents, strict=True))
     for i, c in enumerate(carried):
         if c:
@@ -202,15 +214,19 @@ class _VJPFn(Module):
     pullback: Any
     out_arrays: Any  # the array outputs (for their shapes/dtypes), None elsewhere
 
+    def __init__(self, pullback: Any, out_arrays: Any) -> None:
+        self.pullback = pullback
+        self.out_arrays = out_arrays
+
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
-        leaves, treedef = jtu.tree_flatten(self.out_arrays)
-        try:
-            ct_leaves = treedef.flatten_up_to(cotangent)
-        except (ValueError, TypeError) as e:
-            raise ValueError(
-                "filter_vjp: the cotangent must have the structure of the output, with "
-                f"arrays for floating-point outputs and None elsewhere: {e}"
-            ) from None
+        leaves, treedef = tree_flatten_typed(self.out_arrays)
+        ct_leaves = flatten_up_to(
+            treedef,
+            cotangent,
+            "filter_vjp",
+            "the cotangent must have the structure of the output, with arrays for "
+            "floating-point outputs and None elsewhere",
+        )
         cts = [
             ct if ct is not None and is_inexact_array(x) else _zero_cotangent(x)
             for x, ct in zip(leaves, ct_leaves, strict=True)

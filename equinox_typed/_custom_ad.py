@@ -20,8 +20,9 @@ import jax.tree_util as jtu
 import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
-from ._ad import OutputStash, is_inexact_jax_value, is_jax_value
+from ._ad import OutputStash, flatten_up_to, is_inexact_jax_value, is_jax_value
 from ._filters import combine
+from ._tree import tree_flatten_typed
 
 __all__ = ["filter_custom_jvp", "filter_custom_vjp"]
 
@@ -30,7 +31,7 @@ class _ArraySlots:
     """Where the array leaves of a tree sit, so they can be swapped for other values."""
 
     def __init__(self, tree: Any) -> None:
-        self.leaves, self.treedef = jtu.tree_flatten(tree)
+        self.leaves, self.treedef = tree_flatten_typed(tree)
         self.positions = [i for i, x in enumerate(self.leaves) if is_jax_value(x)]
 
     def forget_arrays(self) -> None:
@@ -68,14 +69,14 @@ def _materialise_tangent(primal: Any, tangent: Any) -> Any:
 
 
 def _output_tangents(out_arrays: Any, tangent_out: Any, who: str) -> Any:
-    leaves, treedef = jtu.tree_flatten(out_arrays)
-    try:
-        tangent_leaves = treedef.flatten_up_to(tangent_out)
-    except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"{who}: the tangent output must have the structure of the primal output, "
-            f"with None for non-floating or zero tangents: {e}"
-        ) from None
+    leaves, treedef = tree_flatten_typed(out_arrays)
+    tangent_leaves = flatten_up_to(
+        treedef,
+        tangent_out,
+        who,
+        "the tangent output must have the structure of the primal output, with None "
+        "for non-floating or zero tangents",
+    )
     return treedef.unflatten(
         [_materialise_tangent(p, t) for p, t in zip(leaves, tangent_leaves, strict=True)]
     )
@@ -114,6 +115,7 @@ class filter_custom_jvp:
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.jvp: Callable[..., Any] | None = None
+        self.__name__: str = getattr(fn, "__name__", type(self).__name__)
         functools.update_wrapper(self, fn)
 
     def def_jvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
@@ -194,6 +196,7 @@ class filter_custom_vjp:
         self.fn = fn
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
+        self.__name__: str = getattr(fn, "__name__", type(self).__name__)
         functools.update_wrapper(self, fn)
 
     def def_fwd(self, fwd: Callable[..., Any]) -> Callable[..., Any]:
@@ -249,13 +252,13 @@ class filter_custom_vjp:
             vjp_arg_, args_, kwargs_ = _split(values, rest_values)
             grad_obj = jtu.tree_map(_cotangent_or_none, cotangent)
             grad = bwd_rule(residuals, grad_obj, perturbed, vjp_arg_, *args_, **kwargs_)
-            try:
-                grad_leaves = vjp_slots.treedef.flatten_up_to(grad)
-            except (ValueError, TypeError) as e:
-                raise ValueError(
-                    f"{name}: the backward pass must return a gradient with the "
-                    f"structure of the first argument (None for zero): {e}"
-                ) from None
+            grad_leaves = flatten_up_to(
+                vjp_slots.treedef,
+                grad,
+                name,
+                "the backward pass must return a gradient with the structure of the "
+                "first argument (None for zero)",
+            )
             grads = [
                 grad_leaves[i] if d else None
                 for i, d in zip(vjp_slots.positions, differentiable, strict=True)
