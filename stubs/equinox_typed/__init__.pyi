@@ -1,0 +1,673 @@
+"""equinox_typed: strictly typed neural networks in JAX as callable PyTrees.
+
+Type stubs. Every transformation keeps the wrapped function's parameters and return
+type, so static checkers (mypy, pyright) and IDEs see precise types; jaxtyping
+annotations such as ``Float[Array, "n"]`` are seen by them as plain ``jax.Array``.
+"""
+
+import abc
+import dataclasses
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    dataclass_transform,
+    overload,
+    type_check_only,
+)
+
+import jax
+from jax import Array
+from jax.extend.core import ClosedJaxpr
+from jax.typing import ArrayLike
+
+from . import nn as nn
+
+__version__: str
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
+_M = TypeVar("_M")
+_A = TypeVar("_A")
+_A1 = TypeVar("_A1")
+_A2 = TypeVar("_A2")
+_A3 = TypeVar("_A3")
+_S = TypeVar("_S", bound=ArrayLike)
+_P = ParamSpec("_P")
+_Q = ParamSpec("_Q")
+
+CheckMode: TypeAlias = Literal["off", "eager", "always"]
+"""When checks run: never, outside JAX traces only (the default), or also at trace time."""
+
+TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
+"""The runtime backend that matches values against annotations."""
+
+Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
+"""Which input buffers :func:`filter_jit` may donate to XLA."""
+
+_AxisSpec: TypeAlias = int | None | Callable[[Any], int | None]
+"""An axis spec for ``filter_vmap``/``filter_pmap``: an axis, ``None`` (broadcast), or a
+function ``leaf -> axis``; used at every node of a prefix tree."""
+
+_FilterSpec: TypeAlias = bool | Callable[[Any], bool] | Any
+"""A bool, a predicate ``leaf -> bool``, or a prefix PyTree of those."""
+
+# =======================================================================================
+# Checking configuration
+# =======================================================================================
+
+class TypeCheckError(TypeError):
+    """Raised when a value does not match its shape/dtype/type annotation.
+
+    Also a ``jaxtyping.TypeCheckError``, so existing handlers for either keep working.
+    """
+
+def get_checks() -> CheckMode:
+    """The current check mode: ``"off"``, ``"eager"`` (default) or ``"always"``."""
+
+def set_checks(mode: CheckMode) -> CheckMode:
+    """Set the check mode for the whole process; returns the previous mode."""
+
+def checks(mode: CheckMode) -> AbstractContextManager[None]:
+    """Context manager: run the enclosed block under check mode ``mode``.
+
+    ```python
+    with eqx.checks("off"):
+        model = build()
+    ```
+    """
+
+def get_typechecker() -> TypeCheckerName:
+    """The current runtime checking backend (``"beartype"`` or ``"typeguard"``)."""
+
+def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
+    """Choose the runtime checking backend; returns the previous one."""
+
+# =======================================================================================
+# Module
+# =======================================================================================
+
+class AbstractVar(Generic[_T]):
+    """``x: AbstractVar[T]``: every concrete subclass must provide attribute ``x`` of type
+    ``T`` (as a field, a class attribute or a property).
+
+    Static checkers see ``self.x`` as ``T`` only through the subclass that provides it;
+    annotate with ``AbstractVar`` in abstract classes and with ``T`` in concrete ones.
+    """
+
+class AbstractClassVar(Generic[_T]):
+    """``x: AbstractClassVar[T]``: every concrete subclass must set class attribute ``x``."""
+
+@overload
+def field(
+    *,
+    default: _T,
+    converter: Callable[[Any], Any] | None = None,
+    static: bool = False,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: bool = ...,
+) -> _T: ...
+@overload
+def field(
+    *,
+    default_factory: Callable[[], _T],
+    converter: Callable[[Any], Any] | None = None,
+    static: bool = False,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: bool = ...,
+) -> _T: ...
+@overload
+def field(
+    *,
+    converter: Callable[[Any], Any] | None = None,
+    static: bool = False,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: bool = ...,
+) -> Any:
+    """Declare a Module field with options, like :func:`dataclasses.field`.
+
+    ``static=True`` stores the value in the tree structure instead of as a leaf (it must
+    be hashable; transformations treat it as a constant). ``converter`` is applied to
+    the value at the end of ``__init__``.
+
+    ```python
+    class Linear(eqx.Module):
+        weight: Float[Array, "out in"]
+        in_features: int = eqx.field(static=True)
+    ```
+    """
+
+@type_check_only
+class _ModuleMeta(abc.ABCMeta):
+    def __new__(
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        /,
+        strict: bool = False,
+        kw_only: bool = False,
+        **kwargs: Any,
+    ) -> _ModuleMeta: ...
+
+@dataclass_transform(
+    eq_default=False,
+    frozen_default=False,
+    kw_only_default=False,
+    field_specifiers=(field, dataclasses.field),
+)
+class Module(metaclass=_ModuleMeta):
+    """Base class of models: a dataclass that is also a JAX PyTree, immutable after
+    ``__init__``.
+
+    Declare fields as annotations (jaxtyping annotations on arrays are checked at the end
+    of construction). Either let the dataclass ``__init__`` be generated, or write your
+    own that assigns every field with ``self.x = ...``. Class options: ``strict=True``
+    (array fields must state shape and dtype) and ``kw_only=True``.
+
+    ```python
+    class Linear(eqx.Module):
+        weight: Float[Array, "out in"]
+        bias: Float[Array, "out"]
+
+        def __call__(self, x: Float[Array, "in"]) -> Float[Array, "out"]:
+            return self.weight @ x + self.bias
+    ```
+    """
+
+    def __hash__(self) -> int: ...
+
+class BoundMethod(Module):
+    """A method bound to a Module instance, itself a Module (a PyTree whose leaves are
+    the instance's), so that transformations trace the instance's arrays."""
+
+    __func__: Callable[..., Any]
+    __self__: Module
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+def module_fields(module: Module | type[Module]) -> tuple[dataclasses.Field[Any], ...]:
+    """The dataclass fields of a Module class or instance."""
+
+# =======================================================================================
+# Filters
+# =======================================================================================
+
+def is_array(element: Any) -> bool:
+    """Whether ``element`` is a JAX or NumPy array (Python scalars are not)."""
+
+def is_array_like(element: Any) -> bool:
+    """Whether ``element`` can be turned into an array (arrays and Python scalars)."""
+
+def is_inexact_array(element: Any) -> bool:
+    """Whether ``element`` is a floating or complex JAX/NumPy array."""
+
+def is_inexact_array_like(element: Any) -> bool:
+    """Like :func:`is_inexact_array`, also accepting Python ``float``/``complex``."""
+
+class if_array:
+    """``if_array(axis)(x)`` is ``axis`` for array leaves and ``None`` otherwise: the
+    default ``in_axes`` of :func:`filter_vmap`."""
+
+    axis: int
+    def __init__(self, axis: int) -> None: ...
+    def __call__(self, x: Any) -> int | None: ...
+
+def filter(
+    pytree: _T,
+    filter_spec: _FilterSpec,
+    inverse: bool = False,
+    replace: Any = None,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> _T:
+    """Keep the leaves selected by ``filter_spec`` and put ``replace`` (default ``None``)
+    in place of the others. The result has the type of ``pytree``.
+
+    ```python
+    params = eqx.filter(model, eqx.is_inexact_array)
+    ```
+    """
+
+def partition(
+    pytree: _T,
+    filter_spec: _FilterSpec,
+    replace: Any = None,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> tuple[_T, _T]:
+    """Split ``pytree`` into ``(selected, rest)``, both of the type of ``pytree``;
+    :func:`combine` joins them again.
+
+    ```python
+    params, static = eqx.partition(model, eqx.is_array)
+    ```
+    """
+
+def combine(*pytrees: _T, is_leaf: Callable[[Any], bool] | None = None) -> _T:
+    """Merge trees of one structure: at each leaf, the first value that is not ``None``."""
+
+# =======================================================================================
+# Tree utilities
+# =======================================================================================
+
+def tree_at(
+    where: Callable[[_T], Any],
+    pytree: _T,
+    replace: Any = ...,
+    replace_fn: Callable[[Any], Any] = ...,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> _T:
+    """A copy of ``pytree`` with the node(s) picked out by ``where`` replaced (by
+    ``replace``, or by ``replace_fn(node)``). The result has the type of ``pytree``.
+
+    ```python
+    model = eqx.tree_at(lambda m: m.linear.bias, model, jnp.zeros(3))
+    ```
+    """
+
+def tree_equal(
+    *pytrees: Any, typematch: bool = False, rtol: float = 0.0, atol: float = 0.0
+) -> bool | Array:
+    """Whether the trees have equal structure and leaves: a Python ``bool``, or a scalar
+    boolean array when the answer depends on traced values."""
+
+def apply_updates(model: _T, updates: Any) -> _T:
+    """``model + updates`` leaf by leaf, skipping ``None`` updates (e.g. from optax).
+    The result has the type of ``model``."""
+
+@type_check_only
+class _TreeDef(Protocol):
+    """The parts of ``jax.tree_util.PyTreeDef`` this package relies on (jaxlib ships no
+    type information for the real class)."""
+
+    @property
+    def num_nodes(self) -> int: ...
+    @property
+    def num_leaves(self) -> int: ...
+    def unflatten(self, leaves: Iterable[Any], /) -> Any: ...
+
+def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], _TreeDef]:
+    """Flatten only the root node: its direct children and the treedef."""
+
+def tree_check(pytree: Any) -> None:
+    """Raise ``ValueError`` if ``pytree`` contains a cycle or a duplicated Module."""
+
+class Partial(Generic[_R_co]):
+    """A ``functools.partial`` that is a PyTree: the bound arguments are its leaves.
+
+    ```python
+    scale = eqx.Partial(jnp.multiply, jnp.array(3.0))
+    ```
+    """
+
+    func: Callable[..., _R_co]
+    args: tuple[Any, ...]
+    keywords: dict[str, Any]
+    def __init__(self, func: Callable[..., _R_co], /, *args: Any, **kwargs: Any) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> _R_co: ...
+
+def tree_pformat(
+    pytree: Any,
+    *,
+    width: int = 80,
+    indent: int = 2,
+    short_arrays: bool = True,
+    struct_as_array: bool = False,
+    truncate_leaf: Callable[[Any], bool] = ...,
+) -> str:
+    """A readable multi-line string for a PyTree (arrays shown as ``f32[3,4]``)."""
+
+def tree_pprint(
+    pytree: Any,
+    *,
+    width: int = 80,
+    indent: int = 2,
+    short_arrays: bool = True,
+    struct_as_array: bool = False,
+    truncate_leaf: Callable[[Any], bool] = ...,
+) -> None:
+    """Print :func:`tree_pformat` of ``pytree``."""
+
+# =======================================================================================
+# Filtered transformations
+# =======================================================================================
+
+@type_check_only
+class _Wrapped(Protocol[_P, _R_co]):
+    """A function with the parameters ``_P`` and return type ``_R_co``."""
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
+class Lowered(Generic[_R_co]):
+    """Ahead-of-time lowering of a :func:`filter_jit` function for given arguments."""
+
+    def as_text(self) -> str:
+        """The lowered program as text (StableHLO)."""
+    def compile(self) -> Compiled[_R_co]:
+        """Compile the lowered program."""
+
+class Compiled(Generic[_R_co]):
+    """A compiled :func:`filter_jit` function, callable with arguments of the same
+    structure, shapes and static values as those it was lowered for."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _R_co: ...
+
+@type_check_only
+class _Jitted(Protocol[_P, _R_co]):
+    """What :func:`filter_jit` returns: the function, compiled, with ``.lower``."""
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+    def lower(self, *args: _P.args, **kwargs: _P.kwargs) -> Lowered[_R_co]:
+        """Lower for these arguments without running (ahead-of-time compilation)."""
+
+@overload
+def filter_jit(fun: Callable[_P, _R], *, donate: Donate = "none") -> _Jitted[_P, _R]: ...
+@overload
+def filter_jit(*, donate: Donate = "none") -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
+    """Compile ``fun``: array leaves of the arguments are traced, everything else is
+    static (part of the compilation cache key). Keeps ``fun``'s signature.
+
+    ```python
+    @eqx.filter_jit
+    def loss(model: MLP, x: Array) -> Array: ...
+
+    step = eqx.filter_jit(donate="all")(step)
+    ```
+    """
+
+# --- gradients -------------------------------------------------------------------------
+
+@type_check_only
+class _GradDecorator(Protocol):
+    def __call__(self, fun: Callable[Concatenate[_M, _P], ArrayLike], /) -> Callable[Concatenate[_M, _P], _M]: ...
+
+@type_check_only
+class _GradAuxDecorator(Protocol):
+    def __call__(
+        self, fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], /
+    ) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
+
+@type_check_only
+class _ValueAndGradDecorator(Protocol):
+    def __call__(
+        self, fun: Callable[Concatenate[_M, _P], _S], /
+    ) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
+
+@type_check_only
+class _ValueAndGradAuxDecorator(Protocol):
+    def __call__(
+        self, fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], /
+    ) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
+
+@overload
+def filter_grad(
+    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False
+) -> Callable[Concatenate[_M, _P], _M]: ...
+@overload
+def filter_grad(
+    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True]
+) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
+@overload
+def filter_grad(*, has_aux: Literal[False] = False) -> _GradDecorator: ...
+@overload
+def filter_grad(*, has_aux: Literal[True]) -> _GradAuxDecorator:
+    """Gradient of a scalar function with respect to the inexact-array leaves of its
+    FIRST argument (other leaves get ``None``). The gradient has the type of that
+    argument; with ``has_aux=True`` the function returns ``(loss, aux)`` and the
+    gradient function returns ``(grads, aux)``.
+
+    ```python
+    grads: MLP = eqx.filter_grad(loss)(model, x, y)
+    ```
+    """
+
+@overload
+def filter_value_and_grad(
+    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False
+) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
+@overload
+def filter_value_and_grad(
+    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True]
+) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
+@overload
+def filter_value_and_grad(*, has_aux: Literal[False] = False) -> _ValueAndGradDecorator: ...
+@overload
+def filter_value_and_grad(*, has_aux: Literal[True]) -> _ValueAndGradAuxDecorator:
+    """Like :func:`filter_grad`, also returning the value: ``(loss, grads)``, or
+    ``((loss, aux), grads)`` with ``has_aux=True``.
+
+    ```python
+    loss, grads = eqx.filter_value_and_grad(loss_fn)(model, x, y)
+    ```
+    """
+
+# --- vectorisation and parallelism -----------------------------------------------------
+
+@overload
+def filter_vmap(
+    fun: Callable[_P, _R],
+    *,
+    in_axes: Any = ...,
+    out_axes: Any = ...,
+    axis_name: Hashable = None,
+    axis_size: int | None = None,
+) -> Callable[_P, _R]: ...
+@overload
+def filter_vmap(
+    *,
+    in_axes: Any = ...,
+    out_axes: Any = ...,
+    axis_name: Hashable = None,
+    axis_size: int | None = None,
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Vectorise ``fun`` over a batch axis. ``in_axes``/``out_axes`` are prefix trees of
+    axis specs (an int, ``None`` to broadcast, or a function ``leaf -> int | None``);
+    the default maps every array over axis 0. Keeps ``fun``'s signature; a Module
+    instance can be passed as ``fun`` (its ``__call__`` is vectorised).
+
+    ```python
+    ys = eqx.filter_vmap(model)(xs)
+    ```
+    """
+
+@overload
+def filter_pmap(
+    fun: Callable[_P, _R],
+    *,
+    in_axes: Any = ...,
+    out_axes: Any = ...,
+    axis_name: Hashable = None,
+    axis_size: int | None = None,
+    donate: Donate = "none",
+) -> Callable[_P, _R]: ...
+@overload
+def filter_pmap(
+    *,
+    in_axes: Any = ...,
+    out_axes: Any = ...,
+    axis_name: Hashable = None,
+    axis_size: int | None = None,
+    donate: Donate = "none",
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Like :func:`filter_vmap`, mapping over devices (compiled per device)."""
+
+# --- forward and reverse mode ----------------------------------------------------------
+
+def filter_jvp(
+    fn: Callable[..., _T], primals: Sequence[Any], tangents: Sequence[Any], **kwargs: Any
+) -> tuple[_T, _T]:
+    """Jacobian-vector product: ``(fn(*primals), tangent of the output)``; the output
+    tangent has the structure (and type) of the output. Non-array primals are static.
+    """
+
+@overload
+def filter_vjp(
+    fun: Callable[[_A1], _R], primal1: _A1, /, *, has_aux: Literal[False] = False
+) -> tuple[_R, Callable[[_R], tuple[_A1]]]: ...
+@overload
+def filter_vjp(
+    fun: Callable[[_A1, _A2], _R], primal1: _A1, primal2: _A2, /, *, has_aux: Literal[False] = False
+) -> tuple[_R, Callable[[_R], tuple[_A1, _A2]]]: ...
+@overload
+def filter_vjp(
+    fun: Callable[[_A1, _A2, _A3], _R],
+    primal1: _A1,
+    primal2: _A2,
+    primal3: _A3,
+    /,
+    *,
+    has_aux: Literal[False] = False,
+) -> tuple[_R, Callable[[_R], tuple[_A1, _A2, _A3]]]: ...
+@overload
+def filter_vjp(
+    fun: Callable[[_A1], tuple[_R, _A]], primal1: _A1, /, *, has_aux: Literal[True]
+) -> tuple[_R, Callable[[_R], tuple[_A1]], _A]: ...
+@overload
+def filter_vjp(
+    fun: Callable[[_A1, _A2], tuple[_R, _A]], primal1: _A1, primal2: _A2, /, *, has_aux: Literal[True]
+) -> tuple[_R, Callable[[_R], tuple[_A1, _A2]], _A]: ...
+@overload
+def filter_vjp(
+    fun: Callable[..., Any], *primals: Any, has_aux: bool = False
+) -> tuple[Any, ...]:
+    """Vector-Jacobian product: ``(out, vjp_fn)`` (``(out, vjp_fn, aux)`` with
+    ``has_aux=True``), where ``vjp_fn(cotangent)`` returns one cotangent per primal,
+    each of that primal's type. Non-array primals get ``None`` cotangents.
+    """
+
+@overload
+def filter_jacfwd(
+    fun: Callable[Concatenate[Array, _P], Array], has_aux: Literal[False] = False
+) -> Callable[Concatenate[Array, _P], Array]: ...
+@overload
+def filter_jacfwd(
+    fun: Callable[Concatenate[Array, _P], tuple[Array, _A]], has_aux: Literal[True]
+) -> Callable[Concatenate[Array, _P], tuple[Array, _A]]: ...
+@overload
+def filter_jacfwd(fun: Callable[_P, Any], has_aux: bool = False) -> Callable[_P, Any]:
+    """Jacobian (forward mode) with respect to the array leaves of the first argument.
+    For an array-to-array function the Jacobian is an array; for PyTrees it is a
+    PyTree of PyTrees (typed ``Any``).
+    """
+
+@overload
+def filter_jacrev(
+    fun: Callable[Concatenate[Array, _P], Array], has_aux: Literal[False] = False
+) -> Callable[Concatenate[Array, _P], Array]: ...
+@overload
+def filter_jacrev(
+    fun: Callable[Concatenate[Array, _P], tuple[Array, _A]], has_aux: Literal[True]
+) -> Callable[Concatenate[Array, _P], tuple[Array, _A]]: ...
+@overload
+def filter_jacrev(fun: Callable[_P, Any], has_aux: bool = False) -> Callable[_P, Any]:
+    """Jacobian (reverse mode) with respect to the array leaves of the first argument;
+    typed as :func:`filter_jacfwd`."""
+
+@overload
+def filter_hessian(
+    fun: Callable[Concatenate[Array, _P], ArrayLike], has_aux: Literal[False] = False
+) -> Callable[Concatenate[Array, _P], Array]: ...
+@overload
+def filter_hessian(
+    fun: Callable[Concatenate[Array, _P], tuple[ArrayLike, _A]], has_aux: Literal[True]
+) -> Callable[Concatenate[Array, _P], tuple[Array, _A]]: ...
+@overload
+def filter_hessian(fun: Callable[_P, Any], has_aux: bool = False) -> Callable[_P, Any]:
+    """Hessian of a scalar function with respect to the first argument's array leaves."""
+
+# --- custom derivatives ----------------------------------------------------------------
+
+class filter_custom_jvp(Generic[_P, _R_co]):
+    """Give ``fn`` a custom Jacobian-vector product rule.
+
+    ```python
+    @eqx.filter_custom_jvp
+    def f(x, y): ...
+
+    @f.def_jvp
+    def f_jvp(primals, tangents): return f(*primals), tangent_out
+    ```
+    """
+
+    fn: Callable[_P, _R_co]
+    def __init__(self, fn: Callable[_P, _R_co]) -> None: ...
+    def def_jvp(
+        self, fn_jvp: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]
+    ) -> Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]:
+        """Register the rule ``fn_jvp(primals, tangents) -> (out, tangent_out)``."""
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
+class filter_custom_vjp(Generic[_P, _R_co]):
+    """Give ``fn(vjp_arg, *args)`` a custom vector-Jacobian product rule, for the first
+    argument ``vjp_arg``; set the rule with ``def_fwd`` and ``def_bwd``."""
+
+    fn: Callable[_P, _R_co]
+    def __init__(self, fn: Callable[_P, _R_co]) -> None: ...
+    def def_fwd(self, fn_fwd: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
+        """Register ``fn_fwd(perturbed, vjp_arg, *args) -> (out, residuals)``."""
+    def def_bwd(self, fn_bwd: Callable[..., Any]) -> Callable[..., Any]:
+        """Register ``fn_bwd(residuals, grad_out, perturbed, vjp_arg, *args) -> grad``."""
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
+@overload
+def filter_checkpoint(
+    fun: Callable[_P, _R], *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None
+) -> Callable[_P, _R]: ...
+@overload
+def filter_checkpoint(
+    *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Rematerialise ``fun``'s intermediates in the backward pass instead of storing
+    them (gradient checkpointing). Keeps ``fun``'s signature."""
+
+# --- program transformations -----------------------------------------------------------
+
+def filter_closure_convert(
+    fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs
+) -> Callable[_P, _R]:
+    """Make the arrays ``fn`` closes over into explicit inputs, tracing ``fn`` with the
+    example arguments; the result is a PyTree with ``fn``'s signature."""
+
+def filter_make_jaxpr(
+    fun: Callable[_P, Any],
+) -> Callable[_P, tuple[ClosedJaxpr, Any, Any]]:
+    """``filter_make_jaxpr(f)(*args)`` is ``(jaxpr, out_shapes, out_static)``: the
+    program for the array inputs, the output ``ShapeDtypeStruct`` tree, and the
+    non-array part of the output."""
+
+def filter_eval_shape(fun: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """Trace ``fun`` without computing: arrays in the result are ``jax.ShapeDtypeStruct``
+    (typed as the result of ``fun``, for attribute access such as ``.shape``)."""
+
+def filter_shard(x: _T, device_or_shardings: Any) -> _T:
+    """Place the array leaves of ``x`` on a ``jax.Device`` or with a ``jax.sharding.Sharding``
+    (or a prefix tree of them). The result has the type of ``x``."""
+
+def filter_pure_callback(
+    callback: Callable[..., Any],
+    *args: Any,
+    result_shape_dtypes: Any,
+    sharding: jax.sharding.SingleDeviceSharding | None = None,
+    vmap_method: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Call Python ``callback`` from traced code; the output matches the tree of
+    ``jax.ShapeDtypeStruct`` in ``result_shape_dtypes``."""

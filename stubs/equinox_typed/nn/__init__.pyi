@@ -1,0 +1,955 @@
+"""Neural-network layers (type stubs).
+
+Layer fields are declared as read-only properties, so assigning to one after
+construction is a static error as well as a runtime one (use ``eqx.tree_at`` to make an
+updated copy). Array shapes in the annotations are jaxtyping
+shapes, which static checkers read as plain ``jax.Array``.
+"""
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Generic, Literal, ParamSpec, TypeAlias, TypeVar, overload
+
+from jax import Array
+from jax.typing import DTypeLike
+from jaxtyping import Bool, Float, Int, PRNGKeyArray
+
+from .. import Module
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_Value = TypeVar("_Value")
+_Layer = TypeVar("_Layer")
+
+_Size: TypeAlias = int | Sequence[int]
+"""One int for every spatial dimension, or one int per spatial dimension."""
+
+_Padding: TypeAlias = str | int | Sequence[int] | Sequence[tuple[int, int]]
+"""``"SAME"``/``"VALID"``, one int, one int per dimension, or ``(before, after)`` pairs."""
+
+_PoolPadding: TypeAlias = int | Sequence[int] | Sequence[tuple[int, int]]
+
+# =======================================================================================
+# State
+# =======================================================================================
+
+class StateIndex(Module, Generic[_Value]):
+    """A key into a :class:`State`, holding the initial value of that piece of state.
+
+    ```python
+    self.index = eqx.nn.StateIndex(jnp.zeros(3))
+    ...
+    value = state.get(self.index)
+    ```
+    """
+
+    @property
+    def init(self) -> _Value: ...
+    def __init__(self, init: _Value) -> None: ...
+
+class State:
+    """The mutable state of a model (e.g. batch-norm running statistics), kept outside
+    the model and threaded through calls: ``out, state = model(x, state)``."""
+
+    def __init__(self, model: Any) -> None: ...
+    def get(self, item: StateIndex[_Value]) -> _Value:
+        """The current value stored under ``item``."""
+    def set(self, item: StateIndex[_Value], value: _Value) -> State:
+        """A new State with ``value`` stored under ``item`` (same structure as before)."""
+    def substate(self, pytree: Any) -> State:
+        """The part of this State used by the StateIndex objects inside ``pytree``."""
+    def update(self, substate: State) -> State:
+        """A new State with the entries of ``substate`` replaced."""
+
+def make_with_state(make_model: Callable[_P, _T]) -> Callable[_P, tuple[_T, State]]:
+    """``make_with_state(cls)(*args)`` builds ``cls(*args)`` and its initial State.
+
+    ```python
+    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch")
+    ```
+    """
+
+def delete_init_state(model: _T) -> _T:
+    """A copy of ``model`` without the initial state values (saves memory once the
+    State has been made)."""
+
+class StatefulLayer(Module):
+    """Base class of layers that may take and return a :class:`State`; ``Sequential``
+    passes the state to those whose ``is_stateful()`` is true."""
+
+    def is_stateful(self) -> bool:
+        """Whether ``__call__`` takes and returns a State."""
+    def __call__(
+        self, x: Array, state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Array, State]: ...
+
+# =======================================================================================
+# Basic layers
+# =======================================================================================
+
+class Linear(Module):
+    """Affine map ``y = W x + b``; ``in_features``/``out_features`` may be ``"scalar"``
+    for scalar input/output.
+
+    ```python
+    linear = eqx.nn.Linear(3, 4, key=jax.random.key(0))
+    ```
+    """
+
+    @property
+    def weight(self) -> Float[Array, "out_features in_features"]: ...
+    @property
+    def bias(self) -> Float[Array, "out_features"] | None: ...
+    @property
+    def in_features(self) -> int | Literal["scalar"]: ...
+    @property
+    def out_features(self) -> int | Literal["scalar"]: ...
+    @property
+    def use_bias(self) -> bool: ...
+    def __init__(
+        self,
+        in_features: int | Literal["scalar"],
+        out_features: int | Literal["scalar"],
+        use_bias: bool = True,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "in_features"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "out_features"]: ...
+
+class Identity(Module):
+    """Returns its input unchanged; accepts and ignores any constructor arguments."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def __call__(self, x: _T, *, key: PRNGKeyArray | None = None) -> _T: ...
+
+class Lambda(Module):
+    """Wraps a function ``fn`` as a layer (e.g. an activation inside ``Sequential``)."""
+
+    @property
+    def fn(self) -> Callable[[Any], Any]: ...
+    def __init__(self, fn: Callable[[Any], Any]) -> None: ...
+    def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
+
+class Dropout(Module):
+    """Zeroes each element with probability ``p`` (scaling the rest by ``1/(1-p)``);
+    the identity when ``inference`` is true."""
+
+    @property
+    def p(self) -> float: ...
+    @property
+    def inference(self) -> bool: ...
+    def __init__(
+        self, p: float = 0.5, inference: bool = False, *, deterministic: bool | None = None
+    ) -> None: ...
+    def __call__(
+        self,
+        x: Array,
+        *,
+        key: PRNGKeyArray | None = None,
+        inference: bool | None = None,
+        deterministic: bool | None = None,
+    ) -> Array: ...
+
+class MLP(Module):
+    """Multi-layer perceptron: ``depth`` hidden layers of ``width_size`` units.
+
+    ```python
+    mlp = eqx.nn.MLP(2, 3, width_size=8, depth=2, key=jax.random.key(0))
+    ```
+    """
+
+    @property
+    def layers(self) -> tuple[Linear, ...]: ...
+    @property
+    def activation(self) -> Callable[..., Any]: ...
+    @property
+    def final_activation(self) -> Callable[..., Any]: ...
+    @property
+    def use_bias(self) -> bool: ...
+    @property
+    def use_final_bias(self) -> bool: ...
+    @property
+    def in_size(self) -> int | Literal["scalar"]: ...
+    @property
+    def out_size(self) -> int | Literal["scalar"]: ...
+    @property
+    def width_size(self) -> int: ...
+    @property
+    def depth(self) -> int: ...
+    def __init__(
+        self,
+        in_size: int | Literal["scalar"],
+        out_size: int | Literal["scalar"],
+        width_size: int,
+        depth: int,
+        activation: Callable[..., Any] = ...,
+        final_activation: Callable[..., Any] = ...,
+        use_bias: bool = True,
+        use_final_bias: bool = True,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "in_size"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "out_size"]: ...
+
+class PReLU(Module):
+    """Leaky ReLU with a learnt negative slope ``negative_slope``."""
+
+    @property
+    def negative_slope(self) -> Float[Array, "*channels"]: ...
+    def __init__(self, init_alpha: float | Array | None = 0.25) -> None: ...
+    def __call__(self, x: Array) -> Array: ...
+
+# =======================================================================================
+# Recurrent, embedding, attention
+# =======================================================================================
+
+class GRUCell(Module):
+    """One step of a gated recurrent unit: ``(input, hidden) -> new hidden``."""
+
+    @property
+    def weight_ih(self) -> Float[Array, "3*hidden_size input_size"]: ...
+    @property
+    def weight_hh(self) -> Float[Array, "3*hidden_size hidden_size"]: ...
+    @property
+    def bias(self) -> Float[Array, "3*hidden_size"] | None: ...
+    @property
+    def bias_n(self) -> Float[Array, "hidden_size"] | None: ...
+    @property
+    def input_size(self) -> int: ...
+    @property
+    def hidden_size(self) -> int: ...
+    @property
+    def use_bias(self) -> bool: ...
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        use_bias: bool = True,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self,
+        input: Float[Array, "input_size"],
+        hidden: Float[Array, "hidden_size"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, "hidden_size"]: ...
+
+class LSTMCell(Module):
+    """One step of an LSTM: ``(input, (h, c)) -> (h, c)``."""
+
+    @property
+    def weight_ih(self) -> Float[Array, "4*hidden_size input_size"]: ...
+    @property
+    def weight_hh(self) -> Float[Array, "4*hidden_size hidden_size"]: ...
+    @property
+    def bias(self) -> Float[Array, "4*hidden_size"] | None: ...
+    @property
+    def input_size(self) -> int: ...
+    @property
+    def hidden_size(self) -> int: ...
+    @property
+    def use_bias(self) -> bool: ...
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        use_bias: bool = True,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self,
+        input: Float[Array, "input_size"],
+        hidden: tuple[Float[Array, "hidden_size"], Float[Array, "hidden_size"]],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> tuple[Float[Array, "hidden_size"], Float[Array, "hidden_size"]]: ...
+
+class Embedding(Module):
+    """Lookup table: an integer index gives a row of ``weight``. Give either the sizes
+    (and ``key``) or an explicit ``weight``."""
+
+    @property
+    def weight(self) -> Float[Array, "num_embeddings embedding_size"]: ...
+    @property
+    def num_embeddings(self) -> int: ...
+    @property
+    def embedding_size(self) -> int: ...
+    def __init__(
+        self,
+        num_embeddings: int | None = None,
+        embedding_size: int | None = None,
+        weight: Float[Array, "num_embeddings embedding_size"] | None = None,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> None: ...
+    def __call__(
+        self, x: Int[Array, ""] | int, *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "embedding_size"]: ...
+
+class MultiheadAttention(Module):
+    """Multi-head scaled dot-product attention with learnt projections.
+
+    Called as ``mha(query, key_, value, mask=None)`` on unbatched sequences
+    ``[seq, size]``; the PRNG key (for attention dropout) is the keyword ``key``.
+    """
+
+    @property
+    def query_proj(self) -> Linear: ...
+    @property
+    def key_proj(self) -> Linear: ...
+    @property
+    def value_proj(self) -> Linear: ...
+    @property
+    def output_proj(self) -> Linear: ...
+    @property
+    def dropout(self) -> Dropout: ...
+    @property
+    def num_heads(self) -> int: ...
+    @property
+    def query_size(self) -> int: ...
+    @property
+    def key_size(self) -> int: ...
+    @property
+    def value_size(self) -> int: ...
+    @property
+    def output_size(self) -> int: ...
+    @property
+    def qk_size(self) -> int: ...
+    @property
+    def vo_size(self) -> int: ...
+    @property
+    def use_query_bias(self) -> bool: ...
+    @property
+    def use_key_bias(self) -> bool: ...
+    @property
+    def use_value_bias(self) -> bool: ...
+    @property
+    def use_output_bias(self) -> bool: ...
+    def __init__(
+        self,
+        num_heads: int,
+        query_size: int,
+        key_size: int | None = None,
+        value_size: int | None = None,
+        output_size: int | None = None,
+        qk_size: int | None = None,
+        vo_size: int | None = None,
+        use_query_bias: bool = False,
+        use_key_bias: bool = False,
+        use_value_bias: bool = False,
+        use_output_bias: bool = False,
+        dropout_p: float = 0.0,
+        inference: bool = False,
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self,
+        query: Float[Array, "q_seq q_size"],
+        key_: Float[Array, "kv_seq k_size"],
+        value: Float[Array, "kv_seq v_size"],
+        mask: None | Bool[Array, "q_seq kv_seq"] | Bool[Array, "num_heads q_seq kv_seq"] = None,
+        *,
+        key: PRNGKeyArray | None = None,
+        inference: bool | None = None,
+        deterministic: bool | None = None,
+        process_heads: Callable[..., Any] | None = None,
+    ) -> Float[Array, "q_seq o_size"]: ...
+
+class RotaryPositionalEmbedding(Module):
+    """Rotary positional embedding (RoPE) of a ``[seq, embedding_size]`` input."""
+
+    @property
+    def embedding_size(self) -> int: ...
+    @property
+    def theta(self) -> float: ...
+    def __init__(
+        self, embedding_size: int, theta: float = 10000.0, dtype: Any = ...
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "seq_length embedding_size"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "seq_length embedding_size"]: ...
+
+# =======================================================================================
+# Convolutions
+# =======================================================================================
+
+class Conv(Module):
+    """N-dimensional convolution of a ``[in_channels, *spatial]`` input (no batch axis;
+    use ``filter_vmap`` for batches)."""
+
+    @property
+    def weight(self) -> Float[Array, "out_channels in_channels_per_group *kernel"]: ...
+    @property
+    def bias(self) -> Float[Array, "out_channels *ones"] | None: ...
+    @property
+    def num_spatial_dims(self) -> int: ...
+    @property
+    def in_channels(self) -> int: ...
+    @property
+    def out_channels(self) -> int: ...
+    @property
+    def kernel_size(self) -> tuple[int, ...]: ...
+    @property
+    def stride(self) -> tuple[int, ...]: ...
+    @property
+    def padding(self) -> str | tuple[tuple[int, int], ...]: ...
+    @property
+    def dilation(self) -> tuple[int, ...]: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def use_bias(self) -> bool: ...
+    @property
+    def padding_mode(self) -> str: ...
+    def __init__(
+        self,
+        num_spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _Padding = 0,
+        dilation: _Size = 1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "in_channels *spatial"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "out_channels *new_spatial"]: ...
+
+class Conv1d(Conv):
+    """1-dimensional :class:`Conv`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _Padding = 0,
+        dilation: _Size = 1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+class Conv2d(Conv):
+    """2-dimensional :class:`Conv`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = ...,
+        padding: _Padding = ...,
+        dilation: _Size = ...,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+class Conv3d(Conv):
+    """3-dimensional :class:`Conv`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = ...,
+        padding: _Padding = ...,
+        dilation: _Size = ...,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+class ConvTranspose(Module):
+    """N-dimensional transposed convolution (the gradient of :class:`Conv` with
+    respect to its input), on a ``[in_channels, *spatial]`` input."""
+
+    @property
+    def weight(self) -> Float[Array, "out_channels in_channels_per_group *kernel"]: ...
+    @property
+    def bias(self) -> Float[Array, "out_channels *ones"] | None: ...
+    @property
+    def num_spatial_dims(self) -> int: ...
+    @property
+    def in_channels(self) -> int: ...
+    @property
+    def out_channels(self) -> int: ...
+    @property
+    def kernel_size(self) -> tuple[int, ...]: ...
+    @property
+    def stride(self) -> tuple[int, ...]: ...
+    @property
+    def padding(self) -> str | tuple[tuple[int, int], ...]: ...
+    @property
+    def output_padding(self) -> tuple[int, ...]: ...
+    @property
+    def dilation(self) -> tuple[int, ...]: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def use_bias(self) -> bool: ...
+    @property
+    def padding_mode(self) -> str: ...
+    def __init__(
+        self,
+        num_spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _Padding = 0,
+        output_padding: _Size = 0,
+        dilation: _Size = 1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "in_channels *spatial"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "out_channels *new_spatial"]: ...
+
+class ConvTranspose1d(ConvTranspose):
+    """1-dimensional :class:`ConvTranspose`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        output_padding: _Size = 0,
+        padding: _Padding = 0,
+        dilation: _Size = 1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+class ConvTranspose2d(ConvTranspose):
+    """2-dimensional :class:`ConvTranspose`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = ...,
+        output_padding: _Size = ...,
+        padding: _Padding = ...,
+        dilation: _Size = ...,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+class ConvTranspose3d(ConvTranspose):
+    """3-dimensional :class:`ConvTranspose`."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: _Size,
+        stride: _Size = ...,
+        output_padding: _Size = ...,
+        padding: _Padding = ...,
+        dilation: _Size = ...,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype: DTypeLike | None = None,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+
+# =======================================================================================
+# Pooling
+# =======================================================================================
+
+class Pool(Module):
+    """Generic pooling: reduce each window with ``operation`` starting from ``init``."""
+
+    @property
+    def init(self) -> int | float | Array: ...
+    @property
+    def operation(self) -> Callable[[Array, Array], Array]: ...
+    @property
+    def num_spatial_dims(self) -> int: ...
+    @property
+    def kernel_size(self) -> tuple[int, ...]: ...
+    @property
+    def stride(self) -> tuple[int, ...]: ...
+    @property
+    def padding(self) -> tuple[tuple[int, int], ...]: ...
+    @property
+    def use_ceil(self) -> bool: ...
+    def __init__(
+        self,
+        init: int | float | Array,
+        operation: Callable[[Array, Array], Array],
+        num_spatial_dims: int,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "channels *spatial"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "channels *new_spatial"]: ...
+
+class _PoolNd(Pool):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+
+class MaxPool1d(_PoolNd):
+    """1-dimensional max pooling."""
+
+class MaxPool2d(_PoolNd):
+    """2-dimensional max pooling."""
+
+class MaxPool3d(_PoolNd):
+    """3-dimensional max pooling."""
+
+class AvgPool1d(_PoolNd):
+    """1-dimensional average pooling."""
+
+class AvgPool2d(_PoolNd):
+    """2-dimensional average pooling."""
+
+class AvgPool3d(_PoolNd):
+    """3-dimensional average pooling."""
+
+class AdaptivePool(Module):
+    """Pooling to a fixed output size ``target_shape``, whatever the input size."""
+
+    @property
+    def target_size(self) -> tuple[int, ...]: ...
+    @property
+    def operation(self) -> Callable[[Array], Array]: ...
+    def __init__(
+        self, target_shape: _Size, num_spatial_dims: int, operation: Callable[[Array], Array]
+    ) -> None: ...
+    def __call__(
+        self, x: Float[Array, "channels *spatial"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "channels *target"]: ...
+
+class _AdaptivePoolNd(AdaptivePool):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    """1-dimensional adaptive average pooling."""
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    """2-dimensional adaptive average pooling."""
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    """3-dimensional adaptive average pooling."""
+
+class AdaptiveMaxPool1d(_AdaptivePoolNd):
+    """1-dimensional adaptive max pooling."""
+
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    """2-dimensional adaptive max pooling."""
+
+class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    """3-dimensional adaptive max pooling."""
+
+# =======================================================================================
+# Normalisation
+# =======================================================================================
+
+class LayerNorm(Module):
+    """Normalise over the trailing ``shape`` (mean 0, variance 1), then apply the
+    optional learnt elementwise ``weight`` and ``bias``."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def use_weight(self) -> bool: ...
+    @property
+    def use_bias(self) -> bool: ...
+    @property
+    def weight(self) -> Float[Array, "*shape"] | None: ...
+    @property
+    def bias(self) -> Float[Array, "*shape"] | None: ...
+    def __init__(
+        self,
+        shape: _Size,
+        eps: float = 1e-05,
+        use_weight: bool = True,
+        use_bias: bool = True,
+        dtype: DTypeLike | None = None,
+        *,
+        elementwise_affine: bool | None = None,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "*shape"]: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "*shape"], State]: ...
+
+class RMSNorm(Module):
+    """Divide by the root-mean-square over the trailing ``shape``, then apply the
+    optional learnt ``weight`` and ``bias``."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def use_weight(self) -> bool: ...
+    @property
+    def use_bias(self) -> bool: ...
+    @property
+    def weight(self) -> Float[Array, "*shape"] | None: ...
+    @property
+    def bias(self) -> Float[Array, "*shape"] | None: ...
+    def __init__(
+        self,
+        shape: _Size,
+        eps: float = 1e-05,
+        use_weight: bool = True,
+        use_bias: bool = True,
+        dtype: DTypeLike | None = None,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "*shape"]: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "*shape"], State]: ...
+
+class GroupNorm(Module):
+    """Split ``channels`` (the leading axis) into ``groups`` and normalise each group."""
+
+    @property
+    def groups(self) -> int: ...
+    @property
+    def channels(self) -> int | None: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def channelwise_affine(self) -> bool: ...
+    @property
+    def weight(self) -> Float[Array, "channels"] | None: ...
+    @property
+    def bias(self) -> Float[Array, "channels"] | None: ...
+    def __init__(
+        self,
+        groups: int,
+        channels: int | None = None,
+        eps: float = 1e-05,
+        channelwise_affine: bool = True,
+        dtype: DTypeLike | None = None,
+    ) -> None: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "channels *rest"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "channels *rest"]: ...
+    @overload
+    def __call__(
+        self, x: Float[Array, "channels *rest"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Float[Array, "channels *rest"], State]: ...
+
+class BatchNorm(StatefulLayer):
+    """Batch normalisation over the batch axis named ``axis_name`` (from ``filter_vmap``);
+    running statistics live in the :class:`State`.
+
+    ```python
+    bn, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch")
+    y, state = eqx.filter_vmap(bn, axis_name="batch", in_axes=(0, None),
+                               out_axes=(0, None))(x, state)
+    ```
+    """
+
+    @property
+    def weight(self) -> Float[Array, "input_size"] | None: ...
+    @property
+    def bias(self) -> Float[Array, "input_size"] | None: ...
+    @property
+    def first_time_index(self) -> StateIndex[Bool[Array, ""]]: ...
+    @property
+    def state_index(self) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]]: ...
+    @property
+    def axis_name(self) -> Hashable | Sequence[Hashable]: ...
+    @property
+    def inference(self) -> bool: ...
+    @property
+    def input_size(self) -> int: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def channelwise_affine(self) -> bool: ...
+    @property
+    def momentum(self) -> float: ...
+    def __init__(
+        self,
+        input_size: int,
+        axis_name: Hashable | Sequence[Hashable],
+        eps: float = 1e-05,
+        channelwise_affine: bool = True,
+        momentum: float = 0.99,
+        inference: bool = False,
+        dtype: DTypeLike | None = None,
+        mode: Literal["ema", "batch", "legacy"] = "legacy",
+    ) -> None: ...
+    def __call__(
+        self,
+        x: Float[Array, "input_size *rest"],
+        state: State,
+        *,
+        key: PRNGKeyArray | None = None,
+        inference: bool | None = None,
+    ) -> tuple[Float[Array, "input_size *rest"], State]: ...
+
+# =======================================================================================
+# Containers and wrappers
+# =======================================================================================
+
+class Sequential(StatefulLayer):
+    """Apply ``layers`` in order; a State is threaded through the stateful ones.
+
+    ```python
+    model = eqx.nn.Sequential([eqx.nn.Linear(2, 4, key=k1), eqx.nn.Lambda(jax.nn.relu)])
+    ```
+    """
+
+    @property
+    def layers(self) -> tuple[Callable[..., Any], ...]: ...
+    def __init__(self, layers: Sequence[Callable[..., Any]]) -> None: ...
+    @overload
+    def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
+    @overload
+    def __call__(
+        self, x: Array, state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Array, State]: ...
+    @overload
+    def __getitem__(self, i: int) -> Callable[..., Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequential: ...
+    def __iter__(self) -> Any: ...
+    def __len__(self) -> int: ...
+
+def inference_mode(pytree: _T, value: bool = True) -> _T:
+    """A copy of ``pytree`` with every ``inference`` flag (Dropout, BatchNorm, ...) set
+    to ``value``. The result has the type of ``pytree``."""
+
+class Shared(Module):
+    """Tie parameters: the nodes picked by ``where`` are replaced, on access, by those
+    picked by ``get``, so one copy is stored and gradients add up.
+
+    ``shared()`` returns the pytree with the tied nodes restored.
+    """
+
+    @property
+    def pytree(self) -> Any: ...
+    @property
+    def where(self) -> Callable[..., Any]: ...
+    @property
+    def get(self) -> Callable[..., Any]: ...
+    def __init__(
+        self, pytree: Any, where: Callable[..., Any], get: Callable[..., Any]
+    ) -> None: ...
+    def __call__(self) -> Any: ...
+
+class WeightNorm(Module, Generic[_Layer]):
+    """Reparametrise ``layer``'s weight as ``g * v / ||v||`` (norm over all axes but
+    ``axis``)."""
+
+    @property
+    def layer(self) -> _Layer: ...
+    @property
+    def g(self) -> Float[Array, "..."]: ...
+    @property
+    def weight_name(self) -> str: ...
+    @property
+    def axis(self) -> int | None: ...
+    def __init__(self, layer: _Layer, weight_name: str = "weight", axis: int | None = 0) -> None: ...
+    def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
+
+class SpectralNorm(StatefulLayer, Generic[_Layer]):
+    """Divide ``layer``'s weight by its largest singular value, estimated by power
+    iteration whose vectors live in the :class:`State`."""
+
+    @property
+    def layer(self) -> _Layer: ...
+    @property
+    def weight_name(self) -> str: ...
+    @property
+    def uv_index(self) -> StateIndex[tuple[Float[Array, "u_size"], Float[Array, "v_size"]]]: ...
+    @property
+    def num_power_iterations(self) -> int: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def inference(self) -> bool: ...
+    def __init__(
+        self,
+        layer: _Layer,
+        weight_name: str,
+        num_power_iterations: int = 1,
+        eps: float = 1e-12,
+        inference: bool = False,
+        *,
+        key: PRNGKeyArray,
+    ) -> None: ...
+    def __call__(
+        self,
+        x: Array,
+        state: State,
+        *,
+        key: PRNGKeyArray | None = None,
+        inference: bool | None = None,
+    ) -> tuple[Array, State]: ...
