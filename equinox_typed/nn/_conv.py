@@ -326,8 +326,10 @@ class ConvTranspose(Module, strict=True):
       convolution; only with ``"SAME"``/``"SAME_LOWER"`` padding and
       ``output_padding=0``).
 
-    The weight has shape ``(out_channels, in_channels // groups, *kernel_size)`` and is
-    used flipped, so ``ConvTranspose`` weights are laid out as Equinox's.
+    The weight has shape ``(out_channels, in_channels // groups, *kernel_size)``: it is
+    the kernel of a forward convolution over the stride-dilated input, as in Equinox, so
+    Equinox weights load unchanged. (PyTorch's ``(in, out // groups, *kernel)`` weight
+    ``w`` corresponds to this layout transposed per group and flipped spatially.)
 
     ```python
     up = eqx.nn.ConvTranspose(2, 8, 3, kernel_size=4, stride=2, padding=1,
@@ -424,7 +426,7 @@ class ConvTranspose(Module, strict=True):
         )
         y = lax.conv_general_dilated(
             x[None],
-            jnp.flip(self.weight, axis=tuple(range(2, n + 2))),
+            self.weight,
             window_strides=(1,) * n,
             padding=conv_pads,
             lhs_dilation=self.stride,
