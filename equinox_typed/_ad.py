@@ -123,6 +123,22 @@ def _trace_of(x: Any) -> Any:
     return getattr(x, "_trace", None) if isinstance(x, jax.core.Tracer) else None
 
 
+def _expand_none_tangents(tangents: Any, primals: Any) -> Any:
+    """Let a single ``None`` stand for the tangents of a whole subtree of ``primals``."""
+
+    def expand(t: Any, p: Any) -> Any:
+        return jtu.tree_map(lambda _: None, p) if t is None else t
+
+    try:
+        return jtu.tree_map(expand, tangents, primals, is_leaf=_is_none)
+    except ValueError:
+        return tangents  # reported by flatten_up_to below, with a clear message
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
 def filter_jvp(
     fn: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], **kwargs: Any
 ) -> tuple[Any, Any]:
@@ -134,7 +150,8 @@ def filter_jvp(
     - ``primals``: a sequence of positional arguments (any PyTrees).
     - ``tangents``: the same structure as ``primals``; at each leaf either a tangent (for
       floating-point arrays and Python floats/complexes) or ``None``, meaning a zero
-      tangent. Every other kind of leaf must have ``None``.
+      tangent. Every other kind of leaf must have ``None``. A ``None`` in place of a
+      whole subtree (e.g. a Module) means zero tangents for all of it.
     - ``**kwargs``: keyword arguments for ``fn``; never differentiated.
 
     **Returns:** ``(out, tangent_out)`` where ``out = fn(*primals, **kwargs)`` and
@@ -149,12 +166,14 @@ def filter_jvp(
     flat_primals, treedef = tree_flatten_typed(primals)
     flat_tangents = flatten_up_to(
         treedef,
-        tuple(tangents),
+        _expand_none_tangents(tuple(tangents), primals),
         "filter_jvp",
         "tangents must have the structure of primals (with None for zero tangents)",
     )
     for i, (p, t) in enumerate(zip(flat_primals, flat_tangents, strict=True)):
-        if t is not None and not is_inexact_array_like(p):
+        # (is_inexact_array first: it is exact for tracers, which is_inexact_array_like
+        # mishandles.)
+        if t is not None and not (is_inexact_array(p) or is_inexact_array_like(p)):
             raise ValueError(
                 f"filter_jvp: leaf {i} of primals is {type(p).__name__}, which is not "
                 f"differentiable; its tangent must be None"
