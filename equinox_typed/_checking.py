@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import types
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Literal, TypeAlias, Union, get_args, get_origin
 
@@ -284,7 +285,7 @@ def format_hint(hint: Any) -> str:
     if hint is Ellipsis:
         return "..."
     origin = get_origin(hint)
-    if origin is Union:
+    if origin is Union or origin is types.UnionType:  # Union[A, B] and A | B
         return " | ".join(format_hint(a) for a in get_args(hint))
     if origin is not None:
         args = get_args(hint)
