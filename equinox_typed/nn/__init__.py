@@ -1,6 +1,15 @@
 """Neural-network layers: every array field and every call is shape-annotated."""
 
 # --- linear, recurrent, embedding, attention layers ---
+from ._activations import PReLU as PReLU
+from ._attention import MultiheadAttention as MultiheadAttention
+from ._dropout import Dropout as Dropout
+from ._embedding import Embedding as Embedding
+from ._lambda import Lambda as Lambda
+from ._linear import Identity as Identity, Linear as Linear
+from ._mlp import MLP as MLP
+from ._rnn import GRUCell as GRUCell, LSTMCell as LSTMCell
+from ._rope import RotaryPositionalEmbedding as RotaryPositionalEmbedding
 # --- convolutions and pooling ---
 from ._conv import (
     Conv as Conv,
@@ -32,6 +41,9 @@ from ._pool import (
 
 __all__: list[str] = []
 # --- __all__ additions ---
+__all__ += ["Linear", "Identity", "Lambda", "Dropout", "MLP", "PReLU"]
+__all__ += ["GRUCell", "LSTMCell", "Embedding", "MultiheadAttention"]
+__all__ += ["RotaryPositionalEmbedding"]
 __all__ += ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d"]
 __all__ += ["ConvTranspose2d", "ConvTranspose3d", "Pool", "MaxPool1d", "MaxPool2d"]
 __all__ += ["MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptivePool"]
