@@ -38,6 +38,20 @@ from ._pool import (
     Pool as Pool,
 )
 # --- normalisation, state and wrappers ---
+from ._batch_norm import BatchNorm as BatchNorm
+from ._inference import inference_mode as inference_mode
+from ._normalisation import GroupNorm as GroupNorm, LayerNorm as LayerNorm, RMSNorm as RMSNorm
+from ._sequential import Sequential as Sequential
+from ._shared import Shared as Shared
+from ._spectral_norm import SpectralNorm as SpectralNorm
+from ._stateful import (
+    State as State,
+    StatefulLayer as StatefulLayer,
+    StateIndex as StateIndex,
+    delete_init_state as delete_init_state,
+    make_with_state as make_with_state,
+)
+from ._weight_norm import WeightNorm as WeightNorm
 
 __all__: list[str] = []
 # --- __all__ additions ---
@@ -49,3 +63,6 @@ __all__ += ["ConvTranspose2d", "ConvTranspose3d", "Pool", "MaxPool1d", "MaxPool2
 __all__ += ["MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptivePool"]
 __all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
 __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
+__all__ += ["State", "StateIndex", "StatefulLayer", "make_with_state", "delete_init_state"]
+__all__ += ["Sequential", "LayerNorm", "GroupNorm", "RMSNorm", "BatchNorm"]
+__all__ += ["inference_mode", "Shared", "WeightNorm", "SpectralNorm"]

@@ -1,0 +1,280 @@
+"""Per-example normalisation: ``LayerNorm``, ``GroupNorm``, ``RMSNorm``.
+
+Each takes one example (use ``jax.vmap`` for a batch). Statistics are computed in at
+least float32, so half-precision inputs are normalised accurately, and the result is
+cast back to the input's dtype.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._module import Module, field
+from ._checked_call import checked_call
+from ._init import resolve_dtype
+from ._stateful import NO_STATE, State
+
+__all__ = ["GroupNorm", "LayerNorm", "RMSNorm"]
+
+
+
+def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    return (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
+
+
+def _compute_dtype(dtype: Any) -> Any:
+    """The dtype statistics are computed in: the input's, promoted to >= float32."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
+def _with_state(
+    out: Float[Array, "..."], state: State
+) -> Float[Array, "..."] | tuple[Float[Array, "..."], State]:
+    """The output alone, or with the (unchanged) state when the caller passed one."""
+    return out if state is NO_STATE else (out, state)
+
+
+def constant(shape: tuple[int, ...], value: float, dtype: Any) -> Float[Array, "..."]:
+    """An array of ``shape`` filled with ``value`` (initial scales, shifts, statistics)."""
+    return jnp.full(shape, value, dtype)  # pyright: ignore[reportUnknownMemberType]
+
+
+class LayerNorm(Module, strict=True):
+    """Normalise an example to zero mean and unit variance over all of its axes, then
+    optionally scale and shift elementwise (as PyTorch's ``nn.LayerNorm``).
+
+    **Arguments:**
+
+    - ``shape``: the input's shape (an int for 1-D inputs).
+    - ``eps``: added to the variance before the square root.
+    - ``use_weight``: learn an elementwise scale, initialised to one.
+    - ``use_bias``: learn an elementwise shift, initialised to zero.
+    - ``dtype``: dtype of weight and bias (default float32, or float64 in x64 mode).
+    - ``elementwise_affine``: deprecated; sets both ``use_weight`` and ``use_bias``.
+
+    ```python
+    norm = eqx.nn.LayerNorm(5)
+    y = norm(jnp.arange(5.0))           # one example
+    ys = jax.vmap(norm)(batch)          # batch of shape (n, 5)
+    ```
+    """
+
+    shape: tuple[int, ...] = field(static=True)
+    eps: float = field(static=True)
+    use_weight: bool = field(static=True)
+    use_bias: bool = field(static=True)
+    weight: Float[Array, "*shape"] | None
+    bias: Float[Array, "*shape"] | None
+
+    def __init__(
+        self,
+        shape: int | Sequence[int],
+        eps: float = 1e-5,
+        use_weight: bool = True,
+        use_bias: bool = True,
+        dtype: Any = None,
+        *,
+        elementwise_affine: bool | None = None,
+    ) -> None:
+        if elementwise_affine is not None:
+            warnings.warn(
+                "LayerNorm(elementwise_affine=...) is deprecated; pass use_weight=... "
+                "and use_bias=... instead",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            use_weight = use_bias = elementwise_affine
+        dtype = resolve_dtype(dtype)
+        self.shape = _as_shape(shape)
+        self.eps = eps
+        self.use_weight = use_weight
+        self.use_bias = use_bias
+        self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
+        self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
+
+    @checked_call
+    def __call__(
+        self,
+        x: Float[Array, "*shape"],
+        state: State = NO_STATE,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
+        """**Arguments:**
+
+        - ``x``: one example, of shape ``shape``.
+        - ``state``: optional; passed through unchanged (so the layer fits anywhere a
+          stateful layer does).
+        - ``key``: ignored.
+
+        **Returns:** the normalised array (same shape and dtype as ``x``), or
+        ``(array, state)`` if ``state`` was given.
+        """
+        dtype = _compute_dtype(x.dtype)
+        xc = x.astype(dtype)
+        mean = jnp.mean(xc)
+        centred = xc - mean
+        var = jnp.mean(jnp.square(centred))
+        out = centred * jax.lax.rsqrt(var + self.eps)
+        if self.weight is not None:
+            out = out * self.weight.astype(dtype)
+        if self.bias is not None:
+            out = out + self.bias.astype(dtype)
+        return _with_state(out.astype(x.dtype), state)
+
+
+class RMSNorm(Module, strict=True):
+    """Divide an example by its root mean square, then optionally scale and shift
+    elementwise (as PyTorch's ``nn.RMSNorm``, plus an optional bias).
+
+    **Arguments:**
+
+    - ``shape``: the input's shape (an int for 1-D inputs).
+    - ``eps``: added to the mean square before the square root.
+    - ``use_weight``: learn an elementwise scale, initialised to one.
+    - ``use_bias``: learn an elementwise shift, initialised to zero.
+    - ``dtype``: dtype of weight and bias (default float32, or float64 in x64 mode).
+
+    ```python
+    norm = eqx.nn.RMSNorm(5)
+    y = norm(jnp.arange(5.0))
+    ```
+    """
+
+    shape: tuple[int, ...] = field(static=True)
+    eps: float = field(static=True)
+    use_weight: bool = field(static=True)
+    use_bias: bool = field(static=True)
+    weight: Float[Array, "*shape"] | None
+    bias: Float[Array, "*shape"] | None
+
+    def __init__(
+        self,
+        shape: int | Sequence[int],
+        eps: float = 1e-5,
+        use_weight: bool = True,
+        use_bias: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        dtype = resolve_dtype(dtype)
+        self.shape = _as_shape(shape)
+        self.eps = eps
+        self.use_weight = use_weight
+        self.use_bias = use_bias
+        self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
+        self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
+
+    @checked_call
+    def __call__(
+        self,
+        x: Float[Array, "*shape"],
+        state: State = NO_STATE,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
+        """**Arguments:** as for :class:`LayerNorm`.
+
+        **Returns:** ``x / sqrt(mean(x**2) + eps) * weight + bias`` (same shape and dtype
+        as ``x``), or ``(array, state)`` if ``state`` was given.
+        """
+        dtype = _compute_dtype(x.dtype)
+        xc = x.astype(dtype)
+        out = xc * jax.lax.rsqrt(jnp.mean(jnp.square(xc)) + self.eps)
+        if self.weight is not None:
+            out = out * self.weight.astype(dtype)
+        if self.bias is not None:
+            out = out + self.bias.astype(dtype)
+        return _with_state(out.astype(x.dtype), state)
+
+
+class GroupNorm(Module, strict=True):
+    """Split the channels into groups and normalise each group (over its channels and
+    all spatial positions), then optionally scale and shift per channel (as PyTorch's
+    ``nn.GroupNorm``). ``groups=1`` normalises like LayerNorm over the whole example;
+    ``groups=channels`` is instance normalisation.
+
+    **Arguments:**
+
+    - ``groups``: the number of groups; must divide the number of channels.
+    - ``channels``: the number of channels (needed when ``channelwise_affine``).
+    - ``eps``: added to the variance before the square root.
+    - ``channelwise_affine``: learn a per-channel scale (ones) and shift (zeros).
+    - ``dtype``: dtype of weight and bias (default float32, or float64 in x64 mode).
+
+    ```python
+    norm = eqx.nn.GroupNorm(groups=2, channels=4)
+    y = norm(jnp.ones((4, 8, 8)))      # (channels, *spatial)
+    ```
+    """
+
+    groups: int = field(static=True)
+    channels: int | None = field(static=True)
+    eps: float = field(static=True)
+    channelwise_affine: bool = field(static=True)
+    weight: Float[Array, " channels"] | None
+    bias: Float[Array, " channels"] | None
+
+    def __init__(
+        self,
+        groups: int,
+        channels: int | None = None,
+        eps: float = 1e-5,
+        channelwise_affine: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        if channels is not None and channels % groups != 0:
+            raise ValueError(
+                f"GroupNorm: channels={channels} is not divisible by groups={groups}"
+            )
+        if channelwise_affine and channels is None:
+            raise ValueError("GroupNorm: channelwise_affine=True needs `channels`")
+        dtype = resolve_dtype(dtype)
+        self.groups = groups
+        self.channels = channels
+        self.eps = eps
+        self.channelwise_affine = channelwise_affine
+        affine = channelwise_affine and channels is not None
+        self.weight = constant((channels,), 1.0, dtype) if affine and channels else None
+        self.bias = constant((channels,), 0.0, dtype) if affine and channels else None
+
+    @checked_call
+    def __call__(
+        self,
+        x: Float[Array, "channels *spatial"],
+        state: State = NO_STATE,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, "channels *spatial"] | tuple[Float[Array, "channels *spatial"], State]:
+        """**Arguments:**
+
+        - ``x``: one example of shape ``(channels, *spatial)``.
+        - ``state``: optional; passed through unchanged.
+        - ``key``: ignored.
+
+        **Returns:** the normalised array (same shape and dtype as ``x``), or
+        ``(array, state)`` if ``state`` was given.
+        """
+        channels = x.shape[0]
+        if channels % self.groups != 0:
+            raise ValueError(
+                f"GroupNorm: {channels} channels are not divisible by "
+                f"groups={self.groups}"
+            )
+        dtype = _compute_dtype(x.dtype)
+        grouped = x.astype(dtype).reshape(self.groups, -1)
+        mean = jnp.mean(grouped, axis=1, keepdims=True)
+        centred = grouped - mean
+        var = jnp.mean(jnp.square(centred), axis=1, keepdims=True)
+        out = (centred * jax.lax.rsqrt(var + self.eps)).reshape(x.shape)
+        per_channel = (channels,) + (1,) * (x.ndim - 1)
+        if self.weight is not None:
+            out = out * self.weight.astype(dtype).reshape(per_channel)
+        if self.bias is not None:
+            out = out + self.bias.astype(dtype).reshape(per_channel)
+        return _with_state(out.astype(x.dtype), state)
