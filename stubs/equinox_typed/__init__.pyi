@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import (
+    Annotated,
     Any,
     Concatenate,
     Generic,
@@ -95,16 +96,18 @@ def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
 # Module
 # =======================================================================================
 
-class AbstractVar(Generic[_T]):
-    """``x: AbstractVar[T]``: every concrete subclass must provide attribute ``x`` of type
-    ``T`` (as a field, a class attribute or a property).
+AbstractVar: TypeAlias = Annotated[_T, "AbstractVar"]
+"""``x: AbstractVar[T]`` in an abstract Module: every concrete subclass must provide
+attribute ``x`` of type ``T`` (as a field ``x: T``, a class attribute or a property).
 
-    Static checkers see ``self.x`` as ``T`` only through the subclass that provides it;
-    annotate with ``AbstractVar`` in abstract classes and with ``T`` in concrete ones.
-    """
+Static checkers read ``AbstractVar[T]`` as ``T`` (so ``self.x`` has type ``T`` in the
+abstract class's methods); at runtime it is a marker class and ``x`` is not a field.
+"""
 
-class AbstractClassVar(Generic[_T]):
-    """``x: AbstractClassVar[T]``: every concrete subclass must set class attribute ``x``."""
+from ._stub_only import AbstractClassVar as AbstractClassVar
+
+"""``x: AbstractClassVar[T]``: every concrete subclass must set class attribute ``x``
+of type ``T``. Static checkers read it as ``ClassVar[T]``."""
 
 @overload
 def field(

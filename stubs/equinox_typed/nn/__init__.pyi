@@ -637,7 +637,9 @@ class Pool(Module):
         self, x: Float[Array, "channels *spatial"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "channels *new_spatial"]: ...
 
-class _PoolNd(Pool):
+class MaxPool1d(Pool):
+    """1-dimensional max pooling."""
+
     def __init__(
         self,
         kernel_size: _Size,
@@ -646,23 +648,60 @@ class _PoolNd(Pool):
         use_ceil: bool = False,
     ) -> None: ...
 
-class MaxPool1d(_PoolNd):
-    """1-dimensional max pooling."""
-
-class MaxPool2d(_PoolNd):
+class MaxPool2d(Pool):
     """2-dimensional max pooling."""
 
-class MaxPool3d(_PoolNd):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+
+class MaxPool3d(Pool):
     """3-dimensional max pooling."""
 
-class AvgPool1d(_PoolNd):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+
+class AvgPool1d(Pool):
     """1-dimensional average pooling."""
 
-class AvgPool2d(_PoolNd):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+
+class AvgPool2d(Pool):
     """2-dimensional average pooling."""
 
-class AvgPool3d(_PoolNd):
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
+
+class AvgPool3d(Pool):
     """3-dimensional average pooling."""
+
+    def __init__(
+        self,
+        kernel_size: _Size,
+        stride: _Size = 1,
+        padding: _PoolPadding = 0,
+        use_ceil: bool = False,
+    ) -> None: ...
 
 class AdaptivePool(Module):
     """Pooling to a fixed output size ``target_shape``, whatever the input size."""
@@ -678,26 +717,35 @@ class AdaptivePool(Module):
         self, x: Float[Array, "channels *spatial"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "channels *target"]: ...
 
-class _AdaptivePoolNd(AdaptivePool):
-    def __init__(self, target_shape: _Size) -> None: ...
-
-class AdaptiveAvgPool1d(_AdaptivePoolNd):
+class AdaptiveAvgPool1d(AdaptivePool):
     """1-dimensional adaptive average pooling."""
 
-class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveAvgPool2d(AdaptivePool):
     """2-dimensional adaptive average pooling."""
 
-class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveAvgPool3d(AdaptivePool):
     """3-dimensional adaptive average pooling."""
 
-class AdaptiveMaxPool1d(_AdaptivePoolNd):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveMaxPool1d(AdaptivePool):
     """1-dimensional adaptive max pooling."""
 
-class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveMaxPool2d(AdaptivePool):
     """2-dimensional adaptive max pooling."""
 
-class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    def __init__(self, target_shape: _Size) -> None: ...
+
+class AdaptiveMaxPool3d(AdaptivePool):
     """3-dimensional adaptive max pooling."""
+
+    def __init__(self, target_shape: _Size) -> None: ...
 
 # =======================================================================================
 # Normalisation
@@ -886,23 +934,21 @@ def inference_mode(pytree: _T, value: bool = True) -> _T:
     """A copy of ``pytree`` with every ``inference`` flag (Dropout, BatchNorm, ...) set
     to ``value``. The result has the type of ``pytree``."""
 
-class Shared(Module):
-    """Tie parameters: the nodes picked by ``where`` are replaced, on access, by those
-    picked by ``get``, so one copy is stored and gradients add up.
+class Shared(Module, Generic[_T]):
+    """Tie parameters: the nodes of ``pytree`` picked by ``where`` are stored once, as
+    the nodes picked by ``get``; gradients of tied nodes add up.
 
-    ``shared()`` returns the pytree with the tied nodes restored.
+    ``shared()`` returns ``pytree`` with the tied nodes restored.
     """
 
     @property
-    def pytree(self) -> Any: ...
+    def pytree(self) -> _T: ...
     @property
-    def where(self) -> Callable[..., Any]: ...
+    def where(self) -> Callable[[_T], Any]: ...
     @property
-    def get(self) -> Callable[..., Any]: ...
-    def __init__(
-        self, pytree: Any, where: Callable[..., Any], get: Callable[..., Any]
-    ) -> None: ...
-    def __call__(self) -> Any: ...
+    def get(self) -> Callable[[_T], Any]: ...
+    def __init__(self, pytree: _T, where: Callable[[_T], Any], get: Callable[[_T], Any]) -> None: ...
+    def __call__(self) -> _T: ...
 
 class WeightNorm(Module, Generic[_Layer]):
     """Reparametrise ``layer``'s weight as ``g * v / ||v||`` (norm over all axes but
