@@ -21,6 +21,12 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _relu(x: Any) -> Any:
+    # A module-level function rather than jax.nn.relu itself, which pickle cannot find
+    # by name, so that MLPs with the default activation pickle.
+    return jax.nn.relu(x)
+
+
 class MLP(Module, strict=True):
     """A multi-layer perceptron: ``depth`` hidden layers of ``width_size`` units.
 
@@ -60,7 +66,7 @@ class MLP(Module, strict=True):
         out_size: int | Literal["scalar"],
         width_size: int,
         depth: int,
-        activation: Callable[..., Any] = jax.nn.relu,
+        activation: Callable[..., Any] = _relu,
         final_activation: Callable[..., Any] = _identity,
         use_bias: bool = True,
         use_final_bias: bool = True,
