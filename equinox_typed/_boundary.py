@@ -1,0 +1,237 @@
+"""Checks at the boundary of a filtered transformation.
+
+A transformation (``filter_jit``, ``filter_grad``, ``filter_vmap``, ...) wraps a function
+``fun``. Before dispatching a call it asks a :class:`Boundary` for ``fun`` to check
+
+- every argument against ``fun``'s jaxtyping annotations, all in one dimension memo, so
+  a name such as ``"batch"`` must have one size across all arguments;
+- every Module found inside the arguments against its own field annotations;
+
+and after the call, the return value against the return annotation, in the same memo as
+the arguments (sizes bound by the arguments constrain the result).
+
+The API is small:
+
+```python
+boundary = Boundary(fun)
+items = boundary.check_arguments(args, kwargs)   # raises TypeCheckError
+out = ...                                        # run the transformation
+boundary.check_return(items, out)                # raises TypeCheckError
+```
+
+Callers decide *when* to check (``_checking.checks_active()``) and memoise passed calls by
+signature (``boundary.memo``); this module only knows *what* to check.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, Final
+
+from . import _checking
+from ._module import BoundMethod, Module, check_tree_modules
+
+__all__ = ["Boundary", "Items", "copy_function_metadata"]
+
+# A checked group: (label, value, hint) triples as taken by `_checking.check_items`.
+Items = list[tuple[str, Any, Any]]
+
+_RETURN_LABEL: Final = "return"
+
+
+def _unwrap_callable(
+    fun: Any,
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """Find the plain function that ``fun`` ends up calling.
+
+    **Returns:** ``(target, prefix_args, prefix_kwargs)``: calling ``fun(*a,
+    **k)`` is calling ``target(*prefix_args, *a, **prefix_kwargs, **k)``. Bound methods
+    contribute their instance, partials their stored arguments, callable Modules
+    themselves (as ``self``).
+    """
+    if isinstance(fun, BoundMethod):
+        return fun.__func__, (fun.__self__,), {}
+    func = getattr(fun, "func", None)
+    stored_args = getattr(fun, "args", None)
+    stored_kwargs = getattr(fun, "keywords", None)
+    if (
+        callable(func)
+        and isinstance(stored_args, tuple)
+        and isinstance(stored_kwargs, dict)
+        and not inspect.isfunction(fun)
+    ):
+        # functools.partial, jax.tree_util.Partial, eqx.Partial.
+        inner, args, kwargs = _unwrap_callable(func)
+        return inner, args + stored_args, {**kwargs, **stored_kwargs}
+    if isinstance(fun, Module):
+        return type(fun).__call__, (fun,), {}
+    return fun, (), {}
+
+
+def _resolve_hints(target: Callable[..., Any]) -> dict[str, Any]:
+    """``target``'s annotations as objects, or ``{}`` where they cannot be resolved."""
+    try:
+        hints = typing.get_type_hints(target, include_extras=True)
+    except Exception:  # unresolvable forward references, builtins, C functions
+        return {}
+    return {k: v for k, v in hints.items() if v is not Any and v is not object}
+
+
+class Boundary:
+    """What to check when calling one function across a transformation boundary.
+
+    **Arguments:**
+
+    - ``fun``: the wrapped callable: a function, a bound method of a Module, a callable
+      Module, or a partial application of one of those.
+
+    The analysis (signature, annotations) happens once, on first use. ``memo`` is a
+    :class:`~equinox_typed._checking.SignatureMemo` for the caller to record the
+    signatures of calls that passed.
+
+    ```python
+    boundary = Boundary(fun)
+    items = boundary.check_arguments((model, x), {})
+    boundary.check_return(items, fun(model, x))
+    ```
+    """
+
+    __slots__ = (
+        "fun",
+        "owner",
+        "memo",
+        "_ready",
+        "_target",
+        "_prefix_args",
+        "_prefix_kwargs",
+        "_signature",
+        "_hints",
+        "_return_hint",
+    )
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        self.fun = fun
+        self.owner: str = getattr(fun, "__qualname__", None) or getattr(
+            fun, "__name__", type(fun).__qualname__
+        )
+        self.memo = _checking.SignatureMemo()
+        self._ready = False
+        self._target: Callable[..., Any] = fun
+        self._prefix_args: tuple[Any, ...] = ()
+        self._prefix_kwargs: dict[str, Any] = {}
+        self._signature: inspect.Signature | None = None
+        self._hints: dict[str, Any] = {}
+        self._return_hint: Any = None
+
+    def _prepare(self) -> None:
+        target, args, kwargs = _unwrap_callable(self.fun)
+        self._target = target
+        self._prefix_args, self._prefix_kwargs = args, kwargs
+        self.owner = getattr(target, "__qualname__", self.owner)
+        try:
+            self._signature = inspect.signature(target)
+        except (TypeError, ValueError):  # builtins without a signature
+            self._signature = None
+        hints = _resolve_hints(target)
+        self._return_hint = hints.pop("return", None)
+        self._hints = hints
+        self._ready = True
+
+    def label_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """Each argument of a call with the name used for it in errors (``[]`` when the
+        arguments do not fit the signature)."""
+        if not self._ready:
+            self._prepare()
+        all_args = self._prefix_args + args
+        all_kwargs = {**self._prefix_kwargs, **kwargs}
+        if self._signature is None:
+            return [(f"args[{i}]", a) for i, a in enumerate(all_args)] + [
+                (f"kwargs[{k!r}]", v) for k, v in all_kwargs.items()
+            ]
+        try:
+            bound = self._signature.bind(*all_args, **all_kwargs)
+        except TypeError:
+            # The call itself is malformed; let it fail with Python's own message.
+            return []
+        labelled: list[tuple[str, Any]] = []
+        for name, value in bound.arguments.items():
+            kind = self._signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                labelled += [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                labelled += [(f"{name}[{k!r}]", v) for k, v in value.items()]
+            else:
+                labelled.append((name, value))
+        return labelled
+
+    def _hint_for(self, label: str) -> Any:
+        return self._hints.get(label.split("[", 1)[0])
+
+    def check_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Items:
+        """Check a call's arguments (annotations, then Modules inside them).
+
+        **Arguments:**
+
+        - ``args``, ``kwargs``: the call's arguments as the *wrapped function* sees them
+          (for ``filter_vmap``: per-example stand-ins).
+
+        **Returns:** the checked items, to pass to :meth:`check_return`.
+
+        **Raises:** :class:`~equinox_typed.TypeCheckError` naming the argument, or the
+        key path of a Module field inside it (``model.layers[0].weight``).
+        """
+        if not self._ready:
+            self._prepare()
+        labelled = self.label_arguments(args, kwargs)
+        items: Items = []
+        for label, value in labelled:
+            hint = self._hint_for(label)
+            if hint is not None:
+                items.append((label, value, hint))
+        if items:
+            _checking.check_items(self.owner, items, what="argument")
+        for label, value in labelled:
+            check_tree_modules(value, path=label)
+        return items
+
+    @property
+    def checks_return(self) -> bool:
+        """Whether the wrapped function has a return annotation to check."""
+        if not self._ready:
+            self._prepare()
+        return self._return_hint is not None
+
+    def check_return(self, items: Items, out: Any) -> None:
+        """Check a return value, with the argument bindings from ``items`` in force.
+
+        **Arguments:**
+
+        - ``items``: what :meth:`check_arguments` returned for this call.
+        - ``out``: the return value (for ``filter_vmap``: a per-example stand-in).
+        """
+        if not self._ready:
+            self._prepare()
+        if self._return_hint is None:
+            return
+        _checking.check_items(
+            self.owner,
+            [*items, (_RETURN_LABEL, out, self._return_hint)],
+            what="return value",
+        )
+
+
+def copy_function_metadata(wrapper: Any, fun: Any) -> None:
+    """Give ``wrapper`` the name, docstring, annotations and signature of ``fun``.
+
+    Like :func:`functools.update_wrapper`, but safe for PyTree callables (bound methods,
+    partials, callable Modules): their instance ``__dict__`` is not copied, and the
+    metadata comes from the function they end up calling, not from their class.
+    """
+    source = fun if inspect.isfunction(fun) else _unwrap_callable(fun)[0]
+    functools.update_wrapper(wrapper, source, updated=())
+    wrapper.__wrapped__ = fun

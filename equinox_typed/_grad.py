@@ -1,0 +1,136 @@
+"""``filter_grad`` and ``filter_value_and_grad``: gradients with respect to every inexact
+array in the first argument, whatever PyTree (Module, dict, ...) holds them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+import jax
+import jax.tree_util as jtu
+
+from . import _checking
+from ._boundary import Boundary, copy_function_metadata
+from ._filters import is_inexact_array
+
+__all__ = ["filter_grad", "filter_value_and_grad"]
+
+
+class _Sentinel:
+    __slots__ = ()
+
+
+_MISSING: Final[Any] = _Sentinel()
+
+
+def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> Any:
+    """``(args, kwargs) -> (out, grad)``: ``out`` is ``fun``'s own return value."""
+    boundary = Boundary(fun)
+
+    def value_and_grad(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        if not args:
+            raise TypeError(
+                f"{owner}({boundary.owner}) differentiates with respect to the first "
+                f"positional argument, but was called without positional arguments"
+            )
+        first, rest = args[0], args[1:]
+        leaves, treedef = jtu.tree_flatten(first)
+        mask = [is_inexact_array(x) for x in leaves]
+        diff = [x for x, m in zip(leaves, mask, strict=True) if m]
+
+        def differentiated(diff_leaves: list[Any]) -> Any:
+            it = iter(diff_leaves)
+            x = treedef.unflatten([next(it) if m else y for y, m in zip(leaves, mask, strict=True)])
+            return fun(x, *rest, **kwargs)
+
+        checking = _checking.checks_active()
+        key: Any = None
+        if checking:
+            key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
+            items = None if key in boundary.memo else boundary.check_arguments(args, kwargs)
+        (value, aux), diff_grads = _value_and_grad(differentiated, has_aux, diff)
+        out = (value, aux) if has_aux else value
+        if checking:
+            out_key = (key, _checking.abstract_signature(out))
+            if out_key not in boundary.memo:
+                if items is None:  # arguments known good, but the result is new
+                    items = boundary.check_arguments(args, kwargs)
+                boundary.check_return(items, out)
+                boundary.memo.add(out_key)
+            boundary.memo.add(key)
+        it = iter(diff_grads)
+        grad = treedef.unflatten([next(it) if m else None for m in mask])
+        return out, grad
+
+    return value_and_grad
+
+
+def _value_and_grad(
+    f: Callable[[list[Any]], Any], has_aux: bool, diff: list[Any]
+) -> tuple[tuple[Any, Any], list[Any]]:
+    """``((value, aux_or_None), grads)`` of ``f`` at ``diff``."""
+    if has_aux:
+        (value, aux), grads = jax.value_and_grad(f, has_aux=True)(diff)
+        return (value, aux), grads
+    value, grads = jax.value_and_grad(f)(diff)
+    return (value, None), grads
+
+
+def filter_value_and_grad(
+    fun: Any = _MISSING, *, has_aux: bool = False
+) -> Any:
+    """Like :func:`filter_grad`, also returning the value.
+
+    **Arguments:** as for :func:`filter_grad`.
+
+    **Returns:** a function returning ``(value, grad)``, or ``((value, aux), grad)`` when
+    ``has_aux=True``.
+
+    ```python
+    loss, grads = eqx.filter_value_and_grad(loss_fn)(model, x, y)
+    ```
+    """
+    if fun is _MISSING:
+        return lambda f: filter_value_and_grad(f, has_aux=has_aux)
+    impl = _make_value_and_grad(fun, has_aux, "filter_value_and_grad")
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return impl(*args, **kwargs)
+
+    copy_function_metadata(wrapper, fun)
+    return wrapper
+
+
+def filter_grad(fun: Any = _MISSING, *, has_aux: bool = False) -> Any:
+    """Gradient of a scalar function with respect to the inexact arrays of its first
+    argument.
+
+    The first positional argument may be any PyTree (a Module, a dict of arrays, ...).
+    Every floating/complex array in it is differentiated; its other leaves, and all
+    other arguments, are held constant. In checking mode ``"eager"`` the call is checked
+    at the boundary like :func:`filter_jit`'s.
+
+    **Arguments:**
+
+    - ``fun``: returns a scalar (or ``(scalar, aux)`` with ``has_aux``). Usable as
+      ``@filter_grad`` or ``@filter_grad(has_aux=True)``.
+    - ``has_aux``: whether ``fun`` returns auxiliary data alongside the scalar.
+
+    **Returns:** a function returning the gradient: a PyTree like the first argument,
+    with ``None`` at leaves that were not differentiated; ``(grad, aux)`` with
+    ``has_aux=True``.
+
+    ```python
+    grads = eqx.filter_grad(loss_fn)(model, x, y)   # grads.layers[0].weight, ...
+    ```
+    """
+    if fun is _MISSING:
+        return lambda f: filter_grad(f, has_aux=has_aux)
+    impl = _make_value_and_grad(fun, has_aux, "filter_grad")
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out, grad = impl(*args, **kwargs)
+        return (grad, out[1]) if has_aux else grad
+
+    copy_function_metadata(wrapper, fun)
+    return wrapper

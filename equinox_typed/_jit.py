@@ -1,0 +1,424 @@
+"""``filter_jit``: compile a function of arbitrary PyTrees; arrays are traced, the rest static.
+
+How a call is dispatched (the hot path, kept short on purpose):
+
+1. one C-level flatten of ``(fun, args, kwargs)``;
+2. the array leaves become the dynamic inputs; everything else, together with the
+   treedef, forms one hashable :class:`_Static` key (its hash computed once);
+3. in eager checking mode, ``(typechecker, key, shapes/dtypes)`` is looked up in the
+   boundary memo: a repeated signature costs one dict lookup, a new one is checked;
+4. an inner ``jax.jit`` function receives ``(key, dynamic)`` with the key as a static
+   argument, so JAX's C++ dispatch does the compilation-cache lookup.
+
+Non-array outputs are carried back through the output *treedef* (see
+:class:`_StaticOutput`), so they survive cache hits without re-tracing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import warnings
+from itertools import compress
+from operator import is_
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Generic, Literal, ParamSpec, TypeAlias, TypeVar, overload
+
+import jax
+import jax.tree_util as jtu
+import numpy as np
+
+from . import _checking
+from ._boundary import Boundary, copy_function_metadata
+from ._module import Module
+
+__all__ = ["Donate", "filter_jit"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
+_DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-first")
+
+# What is traced. Matches `eqx.is_array`; a tuple so `isinstance` is a single C call.
+_ARRAY_TYPES: Final[tuple[type, ...]] = (jax.Array, np.ndarray, np.generic)
+
+# Exact types known to be arrays: a set lookup is several times cheaper than
+# `isinstance` against the tuple above, which remains the fallback (tracers, subclasses).
+# `map(is_, statics, _NONES)` flags the placeholders at C speed.
+_NONES: Final = itertools.repeat(None)
+
+_KNOWN_ARRAY_TYPES: Final[frozenset[type]] = frozenset(
+    {type(jax.numpy.zeros(())), np.ndarray, np.float32, np.float64, np.int32, np.int64}
+)
+
+
+# The static argument of the inner `jax.jit` function: (treedef of (fun, args, kwargs),
+# its leaves with None in place of arrays, checking token). A plain tuple, so that JAX's
+# C++ dispatch hashes and compares it without calling back into Python. The checking
+# token is None when this call is not checked and the typechecker's name when it is:
+# signatures seen with checks on are traced -- and so checked -- once per backend.
+_Static: TypeAlias = tuple[Any, tuple[Any, ...], str | None]
+
+
+class _StaticOutput:
+    """Non-array parts of an output, carried as auxiliary data of an empty PyTree node.
+
+    JAX stores a compiled function's output treedef, so these come back on every cache
+    hit without tracing again.
+    """
+
+    __slots__ = ("treedef", "leaves")
+
+    def __init__(self, treedef: Any, leaves: tuple[Any, ...]) -> None:
+        self.treedef = treedef
+        self.leaves = leaves
+
+    def rebuild(self, dynamic: list[Any]) -> Any:
+        it = iter(dynamic)
+        return self.treedef.unflatten([next(it) if x is None else x for x in self.leaves])
+
+
+jtu.register_pytree_node(
+    _StaticOutput, lambda s: ((), s), lambda aux, _: aux  # pyright: ignore[reportUnknownLambdaType]
+)
+
+
+def split_output(out: Any) -> tuple[Any, _StaticOutput | None]:
+    """Split a traced output into what JAX can return and what it cannot.
+
+    **Returns:** ``(out, None)`` when every leaf is an array (the common case, no copy),
+    else ``(array_leaves, static)`` with ``static.rebuild(array_leaves)`` the original.
+    Shared with ``filter_pmap``.
+    """
+    leaves, treedef = jtu.tree_flatten(out)
+    if all(isinstance(x, _ARRAY_TYPES) for x in leaves):
+        return out, None
+    dynamic = [x for x in leaves if isinstance(x, _ARRAY_TYPES)]
+    static = tuple([None if isinstance(x, _ARRAY_TYPES) else x for x in leaves])
+    return dynamic, _StaticOutput(treedef, static)
+
+
+def join_output(out: Any, static: _StaticOutput | None) -> Any:
+    """Inverse of :func:`split_output`."""
+    return out if static is None else static.rebuild(out)
+
+
+def _rebuild_inputs(static: _Static, dynamic: list[Any]) -> Any:
+    # Arrays were replaced by None in the static leaves; None is never a leaf of a
+    # flattened PyTree (it is an empty node), so the placeholder is unambiguous.
+    treedef, leaves, _ = static
+    it = iter(dynamic)
+    return treedef.unflatten([next(it) if x is None else x for x in leaves])
+
+
+# ---------------------------------------------------------------------------------------
+# Errors for unhashable static parts.
+
+
+def _is_module(x: Any) -> bool:
+    return isinstance(x, Module)
+
+
+def _unhashable_parts(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Key paths (and values) of the non-array parts of ``tree`` that cannot be hashed:
+    leaves, and static fields of the Modules inside it."""
+
+    def stop(x: Any) -> bool:
+        return x is not tree and isinstance(x, Module)
+
+    for key_path, node in jtu.tree_flatten_with_path(tree, is_leaf=stop)[0]:
+        where = path + jtu.keystr(key_path)
+        if isinstance(node, Module):
+            for f in dataclasses.fields(node):
+                if f.metadata.get("static", False):
+                    value = node.__dict__[f.name]
+                    try:
+                        hash(value)
+                    except TypeError:
+                        yield f"{where}.{f.name}", value
+            yield from _unhashable_parts(node, where)
+        elif not isinstance(node, _ARRAY_TYPES):
+            try:
+                hash(node)
+            except TypeError:
+                yield where, node
+
+
+def _raise_if_unhashable(
+    static: Any, fun: Any, args: tuple[Any, ...], kwargs: dict[str, Any], boundary: Boundary
+) -> None:
+    """Turn JAX's complaint about an unhashable static argument into a clear error."""
+    try:
+        hash(static)
+    except TypeError:
+        raise _unhashable_error(fun, args, kwargs, boundary) from None
+
+
+def _unhashable_error(
+    fun: Any, args: tuple[Any, ...], kwargs: dict[str, Any], boundary: Boundary
+) -> TypeError:
+    named = boundary.label_arguments(args, kwargs) or [
+        *((f"args[{i}]", a) for i, a in enumerate(args)),
+        *((f"kwargs[{k!r}]", v) for k, v in kwargs.items()),
+    ]
+    for label, value in [*named, ("fun", fun)]:
+        for where, leaf in _unhashable_parts(value, label):
+            return TypeError(
+                f"filter_jit({boundary.owner}): the non-array value at `{where}` "
+                f"(of type {type(leaf).__qualname__}) is unhashable. Non-array leaves "
+                f"are static, i.e. part of the compilation cache key, so they must be "
+                f"hashable; pass arrays instead, or make the value hashable."
+            )
+    return TypeError(
+        f"filter_jit({boundary.owner}): some static (non-array) part of the arguments "
+        f"is unhashable"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The wrapper.
+
+
+class Lowered(Generic[_R]):
+    """Ahead-of-time lowering of a :func:`filter_jit` function for given arguments.
+
+    ``.compile()`` gives a :class:`Compiled`, callable with arguments of the same
+    structure, shapes and static values; ``.as_text()`` shows the lowered program.
+    """
+
+    def __init__(self, lowered: Any, static: _Static, split: Callable[..., Any]) -> None:
+        self.lowered = lowered
+        self._static = static
+        self._split = split
+
+    def as_text(self) -> str:
+        return str(self.lowered.as_text())
+
+    def compile(self) -> Compiled[_R]:
+        return Compiled(self.lowered.compile(), self._static, self._split)
+
+
+class Compiled(Generic[_R]):
+    """A compiled :func:`filter_jit` function (see :class:`Lowered`)."""
+
+    def __init__(self, compiled: Any, static: _Static, split: Callable[..., Any]) -> None:
+        self.compiled = compiled
+        self._static = static
+        self._split = split
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _R:
+        static, *dynamic = self._split(args, kwargs)
+        if static != self._static:
+            raise TypeError(
+                "this compiled function was lowered for arguments with different "
+                "structure or static (non-array) values"
+            )
+        out, extra = self.compiled(*dynamic)
+        return out if extra is None else extra.rebuild(out)  # type: ignore[no-any-return]
+
+
+class _Jitted(Generic[_P, _R]):
+    """The type of what :func:`filter_jit` returns (a plain function at run time)."""
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+
+    def lower(self, *args: _P.args, **kwargs: _P.kwargs) -> Lowered[_R]: ...
+
+
+def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
+    """Build the filter-jitted function for ``fun`` (see the module docstring)."""
+    boundary = Boundary(fun)
+    except_first = donate in ("all-except-first", "warn-except-first")
+    silence = donate in ("all", "all-except-first")
+    # `fun` is fixed, so the number of its leaves and arrays is too: args[0]'s leaves
+    # follow them in the flattening of (fun, args, kwargs).
+    fun_leaves = jtu.tree_leaves(fun)
+    n_fun_leaves = len(fun_leaves)
+    n_fun_arrays = sum(isinstance(x, _ARRAY_TYPES) for x in fun_leaves)
+    known, array_types = _KNOWN_ARRAY_TYPES, _ARRAY_TYPES
+    flatten = jtu.tree_flatten
+    checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
+    # The concrete arguments of the calls being dispatched with checks on, innermost
+    # last: a trace of such a call checks them (see `run`).
+    pending: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def run(static: _Static, dynamic: list[Any]) -> Any:
+        """The traced body: rebuild the call, check it if asked, run it."""
+        f, a, k = _rebuild_inputs(static, dynamic)
+        if static[2] is None:
+            return split_output(f(*a, **k))
+        # A signature (static parts + shapes/dtypes) reaches here only when JAX has not
+        # traced it before under this typechecker, so JAX's own compilation cache is
+        # the memo of passed checks: a repeated call pays no lookup of its own. The
+        # arguments checked are the caller's concrete ones, before `f` runs; the return
+        # value is checked abstractly, before anything executes.
+        items = boundary.check_arguments(*pending[-1])
+        out = f(*a, **k)
+        boundary.check_return(items, out)
+        return split_output(out)
+
+    if except_first:
+        # Dynamic inputs arrive in two groups: args[0]'s arrays (kept) and the others.
+        def traced(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
+            return run(static, donated[:n_fun_arrays] + kept + donated[n_fun_arrays:])
+
+        donate_argnums: tuple[int, ...] = (2,)
+    else:
+        traced = run  # type: ignore[assignment]
+        donate_argnums = () if donate == "none" else (1,)
+
+    name = getattr(fun, "__name__", "fun")
+    traced = _renamed(traced, name, getattr(fun, "__qualname__", name))
+    if donate_argnums:
+        inner = jax.jit(traced, static_argnums=0, donate_argnums=donate_argnums)
+    else:
+        inner = jax.jit(traced, static_argnums=0)
+
+    def split(args: tuple[Any, ...], kwargs: dict[str, Any], token: str | None) -> tuple[Any, ...]:
+        """``(static, *dynamic_groups)`` for a call: one flatten, one pass over leaves."""
+        leaves, treedef = flatten((fun, args, kwargs))
+        statics = [
+            None if type(x) in known or isinstance(x, array_types) else x for x in leaves
+        ]
+        static = (treedef, tuple(statics), token)
+        if not except_first:
+            return static, [x for x, s in zip(leaves, statics) if s is None]
+        end = n_fun_leaves + (len(jtu.tree_leaves(args[0])) if args else 0)
+        first = [x for x in leaves[n_fun_leaves:end] if isinstance(x, array_types)]
+        rest = [
+            x
+            for x in leaves[:n_fun_leaves] + leaves[end:]
+            if isinstance(x, array_types)
+        ]
+        return static, first, rest
+
+    def dispatch(parts: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            if silence:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "Some donated buffers were not usable")
+                    out, extra = inner(*parts)
+            else:
+                out, extra = inner(*parts)
+        except (TypeError, ValueError):
+            _raise_if_unhashable(parts[0], fun, args, kwargs, boundary)
+            raise
+        return out if extra is None else extra.rebuild(out)
+
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        if not checks_active():
+            return dispatch(split(args, kwargs, None), args, kwargs)
+        pending.append((args, kwargs))
+        try:
+            return dispatch(split(args, kwargs, get_typechecker()), args, kwargs)
+        finally:
+            pending.pop()
+
+    def jitted_fast(*args: Any, **kwargs: Any) -> Any:
+        # `jitted` for the common case (no donation of a subset, no warning filter),
+        # inlined: this is the per-call overhead that matters.
+        token = None
+        if checks_active():
+            token = get_typechecker()
+            pending.append((args, kwargs))
+        leaves, treedef = flatten((fun, args, kwargs))
+        statics = [
+            None if type(x) in known or isinstance(x, array_types) else x for x in leaves
+        ]
+        static = (treedef, tuple(statics), token)
+        try:
+            out, extra = inner(static, list(compress(leaves, map(is_, statics, _NONES))))
+        except (TypeError, ValueError):
+            _raise_if_unhashable(static, fun, args, kwargs, boundary)
+            raise
+        finally:
+            if token is not None:
+                pending.pop()
+        return out if extra is None else extra.rebuild(out)
+
+    def lower(*args: Any, **kwargs: Any) -> Lowered[Any]:
+        token = get_typechecker() if checks_active() else None
+        parts = split(args, kwargs, token)
+        pending.append((args, kwargs))
+        try:
+            lowered = inner.lower(*parts)
+        finally:
+            pending.pop()
+        return Lowered(lowered, parts[0], lambda a, k: split(a, k, token))
+
+    wrapper = jitted if except_first or silence else jitted_fast
+    copy_function_metadata(wrapper, fun)
+    wrapper.lower = lower  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _renamed(f: Callable[..., Any], name: str, qualname: str) -> Callable[..., Any]:
+    """``f`` under the user's function name, so profiles and HLO dumps show it."""
+    try:
+        f.__name__, f.__qualname__ = name, qualname
+    except (AttributeError, TypeError):
+        pass
+    return f
+
+
+class _Sentinel:
+    __slots__ = ()
+
+
+_MISSING: Final[Any] = _Sentinel()
+
+
+@overload
+def filter_jit(
+    *, donate: Donate = "none"
+) -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]: ...
+
+
+@overload
+def filter_jit(fun: Callable[_P, _R], *, donate: Donate = "none") -> _Jitted[_P, _R]: ...
+
+
+def filter_jit(fun: Any = _MISSING, *, donate: Donate = "none") -> Any:
+    """Compile ``fun`` with XLA; array leaves of its inputs are traced, all else is static.
+
+    Every JAX/NumPy array anywhere in the arguments (positional and keyword) and in
+    ``fun`` itself (when it is a PyTree, e.g. ``model.__call__``) is traced. Every other
+    leaf (Python numbers, strings, functions, static Module fields) is part of the
+    compilation cache key: a new value compiles anew. Outputs may contain non-array
+    leaves; they are returned as they were produced while tracing.
+
+    In checking mode ``"eager"`` (default), the arguments are checked against ``fun``'s
+    jaxtyping annotations and every Module inside them against its field annotations
+    before dispatch, and the result against the return annotation after; passed checks
+    are memoised by signature.
+
+    **Arguments:**
+
+    - ``fun``: the function to compile. Usable as ``@filter_jit`` or
+      ``@filter_jit(donate=...)``.
+    - ``donate``: which input buffers XLA may reuse for outputs: ``"none"`` (default),
+      ``"all"``, ``"all-except-first"`` (all but the first positional argument's arrays),
+      or ``"warn"``/``"warn-except-first"`` (the same, without silencing JAX's warning
+      when a buffer could not be used).
+
+    **Returns:** a function with the signature of ``fun``; ``.lower(*args, **kwargs)``
+    lowers it ahead of time (``.lower(...).compile()`` compiles it).
+
+    ```python
+    @eqx.filter_jit
+    def loss(model, x, y):
+        return jnp.mean((jax.vmap(model)(x) - y) ** 2)
+    ```
+    """
+    if donate not in _DONATE_MODES:
+        raise ValueError(f"donate must be one of {_DONATE_MODES}, got {donate!r}")
+    if fun is _MISSING:
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return _make_jitted(f, donate)
+
+        return decorator
+    if not callable(fun):
+        raise TypeError(f"filter_jit needs a callable, got {type(fun).__qualname__}")
+    return _make_jitted(fun, donate)

@@ -1,0 +1,423 @@
+"""``filter_vmap`` and ``filter_pmap``: map over the array leaves of arbitrary PyTrees.
+
+Axis specifications (``in_axes``/``out_axes``) are prefix trees whose leaves are
+``None`` (broadcast), an ``int`` (map array leaves over that axis; other leaves are
+broadcast), or a callable ``leaf -> int | None`` such as ``eqx.if_array(0)``. Non-array
+leaves are always broadcast on the way in and returned as they are on the way out.
+
+Boundary checks see what the wrapped function sees: per-example (per-device) shapes, with
+the mapped axis removed. They run on abstract stand-ins, so no data is sliced.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, Final
+
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import numpy as np
+
+from . import _checking
+from ._boundary import Boundary, copy_function_metadata
+from ._filters import if_array, is_array
+from ._jit import Donate
+
+__all__ = ["filter_pmap", "filter_vmap"]
+
+
+class _Sentinel:
+    __slots__ = ()
+
+
+_MISSING: Final[Any] = _Sentinel()
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def _resolve(spec: Any, leaf: Any) -> int | None:
+    if spec is None:
+        return None
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return spec if is_array(leaf) else None
+    if callable(spec):
+        axis = spec(leaf)
+        if axis is not None and not is_array(leaf):
+            raise ValueError(
+                f"an axis specification gave axis {axis} for the non-array leaf {leaf!r}; "
+                f"only arrays can be mapped"
+            )
+        return axis  # type: ignore[no-any-return]
+    raise TypeError(
+        f"axis specifications must be None, an int or a callable, got {spec!r}"
+    )
+
+
+def leaf_axes(spec: Any, tree: Any) -> list[int | None]:
+    """The axis of every leaf of ``tree`` (in flattening order) under prefix ``spec``.
+
+    ```python
+    leaf_axes((0, None), (x, {"a": y}))   # [0, None]
+    ```
+    """
+    axes: list[int | None] = []
+
+    def per_subtree(s: Any, subtree: Any) -> None:
+        axes.extend(_resolve(s, leaf) for leaf in jtu.tree_leaves(subtree))
+
+    try:
+        jtu.tree_map(per_subtree, spec, tree, is_leaf=_is_none)
+    except ValueError as e:
+        raise ValueError(
+            f"the axis specification {spec!r} is not a prefix of the tree it maps: {e}"
+        ) from None
+    return axes
+
+
+def _call_axes(
+    fun: Callable[..., Any], in_axes: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> list[int | None]:
+    """Axes for every leaf of ``(args, kwargs)``."""
+    default = if_array(0)
+    if isinstance(in_axes, dict):
+        names: list[str] = []
+        try:
+            params = list(inspect.signature(fun).parameters.values())
+            bound = inspect.signature(fun).bind_partial(*args)
+            names = list(bound.arguments)
+            if params and any(p.kind is p.VAR_POSITIONAL for p in params):
+                names = names[: len(args)]
+        except (TypeError, ValueError):
+            pass
+        names += [f"<positional {i}>" for i in range(len(names), len(args))]
+        arg_spec: Any = tuple(in_axes.get(name, default) for name in names[: len(args)])
+        kwarg_spec = {k: in_axes.get(k, default) for k in kwargs}
+    else:
+        arg_spec = in_axes
+        kwarg_spec = {k: default for k in kwargs}
+    return leaf_axes(arg_spec, args) + leaf_axes(kwarg_spec, kwargs)
+
+
+def _remove_axis(leaf: Any, axis: int | None) -> Any:
+    """A stand-in for one example of ``leaf`` mapped over ``axis``: an abstract array
+    for JAX arrays, a zero-strided view (no copy) for NumPy ones."""
+    if axis is None:
+        return leaf
+    shape = list(leaf.shape)
+    del shape[axis]
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return np.broadcast_to(np.zeros((), leaf.dtype), tuple(shape))
+    return jax.ShapeDtypeStruct(tuple(shape), leaf.dtype)
+
+
+def _check_examples(
+    boundary: Boundary,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    in_axes: list[int | None],
+    out: Any = _MISSING,
+    out_axes: list[int | None] | None = None,
+) -> None:
+    """Check one example of a mapped call (and of its output, when given)."""
+    in_leaves, in_def = jtu.tree_flatten((args, kwargs))
+    examples: list[Any] = [_remove_axis(x, a) for x, a in zip(in_leaves, in_axes, strict=True)]
+    out_examples: list[Any] = []
+    out_def = None
+    if out is not _MISSING and out_axes is not None:
+        out_leaves, out_def = jtu.tree_flatten(out)
+        out_examples = [_remove_axis(x, a) for x, a in zip(out_leaves, out_axes, strict=True)]
+    # ShapeDtypeStructs become tracers of that shape inside `eval_shape`; everything
+    # else is closed over unchanged.
+    abstract = [i for i, x in enumerate(examples) if isinstance(x, jax.ShapeDtypeStruct)]
+    abstract_out = [i for i, x in enumerate(out_examples) if isinstance(x, jax.ShapeDtypeStruct)]
+
+    def check(in_values: list[Any], out_values: list[Any]) -> None:
+        for i, v in zip(abstract, in_values, strict=True):
+            examples[i] = v
+        for i, v in zip(abstract_out, out_values, strict=True):
+            out_examples[i] = v
+        example_args, example_kwargs = in_def.unflatten(examples)
+        items = boundary.check_arguments(example_args, example_kwargs)
+        if out_def is not None:
+            boundary.check_return(items, out_def.unflatten(out_examples))
+
+    jax.eval_shape(
+        check, [examples[i] for i in abstract], [out_examples[i] for i in abstract_out]
+    )
+
+
+class _MapStatic:
+    """Output bookkeeping of a mapped call: treedef, per-leaf axes and non-array
+    leaves. Carried as auxiliary data of an empty PyTree node (so ``jax.pmap``'s cache
+    returns it with the compiled function)."""
+
+    __slots__ = ("treedef", "axes", "leaves")
+
+    def __init__(self, treedef: Any, axes: list[int | None], leaves: list[Any]) -> None:
+        self.treedef, self.axes, self.leaves = treedef, axes, leaves
+
+    def rebuild(self, mapped: list[Any], unmapped: list[Any]) -> Any:
+        mapped_it, unmapped_it = iter(mapped), iter(unmapped)
+        leaves: list[Any] = []
+        for leaf, axis in zip(self.leaves, self.axes, strict=True):
+            if axis is not None:
+                x = next(mapped_it)
+                leaves.append(x if axis == 0 else jnp.moveaxis(x, 0, axis))
+            elif leaf is None:
+                leaves.append(next(unmapped_it))
+            else:
+                leaves.append(leaf)
+        return self.treedef.unflatten(leaves)
+
+
+jtu.register_pytree_node(_MapStatic, lambda s: ((), s), lambda aux, _: aux)  # pyright: ignore[reportUnknownLambdaType]
+
+
+def _split_mapped_output(out: Any, out_axes: Any) -> tuple[list[Any], list[Any], _MapStatic]:
+    """Inside the trace: mapped array outputs, unmapped array outputs, bookkeeping."""
+    leaves, treedef = jtu.tree_flatten(out)
+    axes = leaf_axes(out_axes, out)
+    mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
+    unmapped = [x for x, a in zip(leaves, axes, strict=True) if a is None and is_array(x)]
+    static = [None if (a is not None or is_array(x)) else x for x, a in zip(leaves, axes, strict=True)]
+    return mapped, unmapped, _MapStatic(treedef, axes, static)
+
+
+# ---------------------------------------------------------------------------------------
+# filter_vmap
+
+
+def _make_vmap(
+    fun: Callable[..., Any], in_axes: Any, out_axes: Any, axis_name: Any, axis_size: int | None
+) -> Any:
+    boundary = Boundary(fun)
+
+    def vmapped(*args: Any, **kwargs: Any) -> Any:
+        axes = _call_axes(fun, in_axes, args, kwargs)
+        leaves, treedef = jtu.tree_flatten((args, kwargs))
+        checking = _checking.checks_active()
+        key: Any = None
+        if checking:
+            key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
+            if key not in boundary.memo:
+                _check_examples(boundary, args, kwargs, axes)
+        mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
+        mapped_axes = [a for a in axes if a is not None]
+
+        def per_example(mapped_leaves: list[Any]) -> Any:
+            it = iter(mapped_leaves)
+            a, k = treedef.unflatten(
+                [next(it) if ax is not None else x for x, ax in zip(leaves, axes, strict=True)]
+            )
+            return _split_mapped_output(fun(*a, **k), out_axes)
+
+        mapped_out, unmapped_out, static = jax.vmap(
+            per_example,
+            in_axes=(mapped_axes,),
+            out_axes=(0, None, None),
+            axis_name=axis_name,
+            axis_size=axis_size,
+        )(mapped)
+        out = static.rebuild(mapped_out, unmapped_out)
+        if checking:
+            out_key = (key, _checking.abstract_signature(out))
+            if out_key not in boundary.memo and boundary.checks_return:
+                _check_examples(boundary, args, kwargs, axes, out, static.axes)
+            boundary.memo.add(out_key)
+            boundary.memo.add(key)
+        return out
+
+    return vmapped
+
+
+def filter_vmap(
+    fun: Any = _MISSING,
+    *,
+    in_axes: Any = if_array(0),
+    out_axes: Any = if_array(0),
+    axis_name: Any = None,
+    axis_size: int | None = None,
+) -> Any:
+    """Vectorise ``fun`` over the array leaves of arbitrary PyTrees.
+
+    **Arguments:**
+
+    - ``fun``: the function (or callable PyTree, e.g. a Module) to map. Its own arrays
+      are broadcast. Usable as ``@filter_vmap`` or ``@filter_vmap(in_axes=...)``.
+    - ``in_axes``: a prefix tree of the tuple of positional arguments, with leaves
+      ``None``/``int``/callable (``leaf -> axis | None``); or a dict from argument names
+      to such specifications. Keyword arguments not named in a dict use the default,
+      ``eqx.if_array(0)`` (map arrays over their leading axis, broadcast the rest).
+    - ``out_axes``: the same for the output. Outputs with axis ``None`` must not depend
+      on the mapped axis; non-array outputs are returned as they are.
+    - ``axis_name``: name of the mapped axis, for collectives (``jax.lax.psum``).
+    - ``axis_size``: size of the mapped axis; needed only when no input is mapped.
+
+    **Returns:** the mapped function.
+
+    ```python
+    keys = jax.random.split(key, 8)
+    ensemble = eqx.filter_vmap(lambda k: eqx.nn.Linear(3, 4, key=k))(keys)
+    ys = eqx.filter_vmap(lambda m, x: m(x), in_axes=(0, None))(ensemble, x)
+    ```
+    """
+    if fun is _MISSING:
+        return lambda f: filter_vmap(
+            f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size
+        )
+    impl = _make_vmap(fun, in_axes, out_axes, axis_name, axis_size)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return impl(*args, **kwargs)
+
+    copy_function_metadata(wrapper, fun)
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------
+# filter_pmap
+
+
+def _make_pmap(
+    fun: Callable[..., Any],
+    in_axes: Any,
+    out_axes: Any,
+    axis_name: Any,
+    axis_size: int | None,
+    donate: Donate,
+) -> Any:
+    boundary = Boundary(fun)
+    donating = donate != "none"
+    except_first = donate in ("all-except-first", "warn-except-first")
+    silence = donate in ("all", "all-except-first")
+
+    def per_device(
+        static: tuple[Any, tuple[Any, ...], tuple[int | None, ...]],
+        mapped: list[Any],
+        unmapped: list[Any],
+        mapped_donated: list[Any],
+        unmapped_donated: list[Any],
+    ) -> Any:
+        treedef, statics, axes = static
+        m, u = iter(mapped), iter(unmapped)
+        md, ud = iter(mapped_donated), iter(unmapped_donated)
+        leaves = []
+        for x, a in zip(statics, axes, strict=True):
+            if x is _KEPT:
+                leaves.append(next(m) if a is not None else next(u))
+            elif x is _DONATED:
+                leaves.append(next(md) if a is not None else next(ud))
+            else:
+                leaves.append(x)
+        f, args, kwargs = treedef.unflatten(leaves)
+        return _split_mapped_output(f(*args, **kwargs), out_axes)
+
+    per_device.__name__ = getattr(fun, "__name__", "fun")
+    pmapped = jax.pmap(
+        per_device,
+        axis_name=axis_name,
+        in_axes=(0, None, 0, None),
+        out_axes=(0, None, None),
+        static_broadcasted_argnums=(0,),
+        axis_size=axis_size,
+        donate_argnums=(3, 4) if donating else (),
+    )
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        axes = _call_axes(fun, in_axes, args, kwargs)
+        checking = _checking.checks_active()
+        key: Any = None
+        if checking:
+            key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
+            if key not in boundary.memo:
+                _check_examples(boundary, args, kwargs, axes)
+        fun_leaves, fun_def = jtu.tree_flatten(fun)
+        n_first = len(jtu.tree_leaves(args[0])) if args else 0
+        leaves, treedef = jtu.tree_flatten((fun, args, kwargs))
+        all_axes: list[int | None] = [None] * len(fun_leaves) + axes
+        del fun_def
+        groups: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        statics: list[Any] = []
+        for i, (x, a) in enumerate(zip(leaves, all_axes, strict=True)):
+            if not is_array(x):
+                statics.append(x)
+                continue
+            in_first = len(fun_leaves) <= i < len(fun_leaves) + n_first
+            donated = donating and not (except_first and in_first)
+            statics.append(_DONATED if donated else _KEPT)
+            if a is not None and a != 0:
+                x = jnp.moveaxis(x, a, 0)
+            groups[(2 if donated else 0) + (0 if a is not None else 1)].append(x)
+        static = (treedef, tuple(statics), tuple(all_axes))
+        with warnings.catch_warnings():
+            if silence:
+                warnings.filterwarnings("ignore", "Some donated buffers were not usable")
+            mapped_out, unmapped_out, out_static = pmapped(static, *groups)
+        out = out_static.rebuild(mapped_out, unmapped_out)
+        if checking:
+            out_key = (key, _checking.abstract_signature(out))
+            if out_key not in boundary.memo and boundary.checks_return:
+                _check_examples(boundary, args, kwargs, axes, out, out_static.axes)
+            boundary.memo.add(out_key)
+            boundary.memo.add(key)
+        return out
+
+    return call
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+# Placeholders for array leaves in the static part of a pmapped call.
+_KEPT: Final = _Marker("array")
+_DONATED: Final = _Marker("donated array")
+
+
+def filter_pmap(
+    fun: Any = _MISSING,
+    *,
+    in_axes: Any = if_array(0),
+    out_axes: Any = if_array(0),
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    donate: Donate = "none",
+) -> Any:
+    """Run ``fun`` in parallel across devices, mapping over the array leaves of PyTrees.
+
+    Like :func:`filter_vmap` (same ``in_axes``/``out_axes``/``axis_name``/``axis_size``),
+    but each example runs on its own device, compiled as with :func:`filter_jit`:
+    non-array leaves are static (part of the cache key). ``donate`` is as for
+    :func:`filter_jit`.
+
+    ```python
+    grads = eqx.filter_pmap(compute_grads, axis_name="devices")(model, xs)
+    ```
+    """
+    if fun is _MISSING:
+        return lambda f: filter_pmap(
+            f,
+            in_axes=in_axes,
+            out_axes=out_axes,
+            axis_name=axis_name,
+            axis_size=axis_size,
+            donate=donate,
+        )
+    impl = _make_pmap(fun, in_axes, out_axes, axis_name, axis_size, donate)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return impl(*args, **kwargs)
+
+    copy_function_metadata(wrapper, fun)
+    return wrapper
