@@ -59,7 +59,9 @@ from ._custom_ad import (
 from ._eval_shape import filter_eval_shape as filter_eval_shape
 from ._make_jaxpr import filter_make_jaxpr as filter_make_jaxpr
 from ._sharding import filter_shard as filter_shard
+from ._grad import filter_grad as filter_grad, filter_value_and_grad as filter_value_and_grad
 from ._jit import filter_jit as filter_jit
+from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
 # --- end of exports ---
 
 __version__ = "0.1.0"
@@ -90,7 +92,11 @@ __all__ = [
     "combine",
     "field",
     "filter",
+    "filter_grad",
     "filter_jit",
+    "filter_pmap",
+    "filter_value_and_grad",
+    "filter_vmap",
     "get_checks",
     "get_typechecker",
     "if_array",
