@@ -61,6 +61,7 @@ from ._make_jaxpr import filter_make_jaxpr as filter_make_jaxpr
 from ._sharding import filter_shard as filter_shard
 from ._grad import filter_grad as filter_grad, filter_value_and_grad as filter_value_and_grad
 from ._jit import filter_jit as filter_jit
+from ._legacy import gradf as gradf, jitf as jitf, value_and_grad_f as value_and_grad_f
 from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
 # --- end of exports ---
 
@@ -99,11 +100,13 @@ __all__ = [
     "filter_vmap",
     "get_checks",
     "get_typechecker",
+    "gradf",
     "if_array",
     "is_array",
     "is_array_like",
     "is_inexact_array",
     "is_inexact_array_like",
+    "jitf",
     "module_fields",
     "partition",
     "set_checks",
@@ -114,4 +117,5 @@ __all__ = [
     "tree_flatten_one_level",
     "tree_pformat",
     "tree_pprint",
+    "value_and_grad_f",
 ]
