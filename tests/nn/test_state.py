@@ -1,0 +1,184 @@
+"""State, StateIndex, make_with_state and Sequential's state threading."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import equinox_typed as eqx
+import equinox_typed.nn as nn
+from jaxtyping import Array, Float
+
+
+class Counter(nn.StatefulLayer, strict=True):
+    """Adds the number of previous calls to its input, counting calls in the State."""
+
+    index: nn.StateIndex[Any]
+
+    def __init__(self) -> None:
+        self.index = nn.StateIndex(jnp.array(0, jnp.int32))
+
+    def __call__(
+        self, x: Float[Array, " n"], state: nn.State, *, key: Any = None
+    ) -> tuple[Float[Array, " n"], nn.State]:
+        count = state.get(self.index)
+        return x + count, state.set(self.index, count + 1)
+
+
+def test_make_with_state_get_set() -> None:
+    counter, state = nn.make_with_state(Counter)()
+    assert counter.index.init is None  # moved into the state, not kept twice
+    assert int(state.get(counter.index)) == 0
+    y, state = counter(jnp.zeros(2), state)
+    y, state = counter(jnp.zeros(2), state)
+    np.testing.assert_array_equal(y, [1.0, 1.0])
+    assert int(state.get(counter.index)) == 2
+
+
+def test_state_from_model_keeps_init() -> None:
+    counter = Counter()
+    state = nn.State(counter)
+    assert int(state.get(counter.index)) == 0
+    assert int(counter.index.init) == 0
+    _, state = counter(jnp.zeros(1), state)
+    assert int(nn.State(counter).get(counter.index)) == 0  # a fresh state restarts
+    with pytest.raises(ValueError, match="no initial value"):
+        nn.State(nn.make_with_state(Counter)()[0])
+
+
+def test_set_checks_shape_and_dtype() -> None:
+    index = nn.StateIndex((jnp.zeros(3), jnp.array(0)))
+    state = nn.State(index)
+    with pytest.raises(ValueError, match=r"at \[0\] is f32\[4\], but the state holds f32\[3\]"):
+        state.set(index, (jnp.zeros(4), jnp.array(0)))
+    with pytest.raises(ValueError, match=r"at \[1\] is f32\[\], but the state holds i32\[\]"):
+        state.set(index, (jnp.zeros(3), jnp.array(0.0)))
+    with pytest.raises(ValueError, match="tree structure"):
+        state.set(index, jnp.zeros(3))
+    # A failed set leaves the state usable.
+    new = state.set(index, (jnp.ones(3), jnp.array(5)))
+    assert int(new.get(index)[1]) == 5
+
+
+def test_old_state_is_invalid_after_set() -> None:
+    index = nn.StateIndex(jnp.zeros(2))
+    state = nn.State(index)
+    new = state.set(index, jnp.ones(2))
+    with pytest.raises(ValueError, match="superseded"):
+        state.get(index)
+    with pytest.raises(ValueError, match="superseded"):
+        jax.tree_util.tree_leaves(state)
+    np.testing.assert_array_equal(new.get(index), jnp.ones(2))
+
+
+def test_unknown_index_and_wrong_type() -> None:
+    state = nn.State(nn.StateIndex(jnp.zeros(1)))
+    with pytest.raises(KeyError, match="not part of this State"):
+        state.get(nn.StateIndex(jnp.zeros(1)))
+    with pytest.raises(TypeError, match="expected a StateIndex"):
+        state.get("index")  # type: ignore[arg-type]
+
+
+def test_state_is_a_pytree() -> None:
+    counter, state = nn.make_with_state(Counter)()
+    doubled = jax.tree_util.tree_map(lambda x: x + 3, state)
+    assert int(doubled.get(counter.index)) == 3
+    leaves, treedef = jax.tree_util.tree_flatten(state)
+    rebuilt = jax.tree_util.tree_unflatten(treedef, leaves)
+    assert int(rebuilt.get(counter.index)) == 0
+    unpickled_model, unpickled_state = pickle.loads(pickle.dumps((counter, state)))
+    assert int(unpickled_state.get(unpickled_model.index)) == 0
+    assert int(unpickled_state.get(counter.index)) == 0  # markers survive pickling
+
+
+def test_state_through_jit_counts_traces() -> None:
+    counter, state = nn.make_with_state(Counter)()
+    traces = 0
+
+    def step(x: jax.Array, s: nn.State) -> tuple[jax.Array, nn.State]:
+        nonlocal traces
+        traces += 1
+        return counter(x, s)
+
+    jitted = jax.jit(step)
+    for _ in range(3):
+        y, state = jitted(jnp.zeros(2), state)
+    assert traces == 1
+    np.testing.assert_array_equal(y, [2.0, 2.0])
+    assert int(state.get(counter.index)) == 3
+    y, state = eqx.filter_jit(lambda m, x, s: m(x, s))(counter, jnp.zeros(2), state)
+    np.testing.assert_array_equal(y, [3.0, 3.0])
+
+
+def test_substate_and_update() -> None:
+    a, b = Counter(), Counter()
+    model = (a, b)
+    state = nn.State(model)
+    sub = state.substate(b)
+    _, sub = b(jnp.zeros(1), sub)
+    with pytest.raises(KeyError):
+        sub.get(a.index)
+    state = state.update(sub)
+    assert int(state.get(a.index)) == 0
+    assert int(state.get(b.index)) == 1
+    stranger = nn.State(Counter())
+    with pytest.raises(KeyError, match="State.update"):
+        state.update(stranger)
+
+
+def test_same_layer_twice_shares_state() -> None:
+    counter = Counter()
+    state = nn.State([counter, counter])
+    assert len(jax.tree_util.tree_leaves(state)) == 1
+
+
+def test_sequential_threads_state_and_keys() -> None:
+    seen: list[Any] = []
+
+    def record(x: jax.Array, *, key: Any = None) -> jax.Array:
+        seen.append(key)
+        return x * 2
+
+    model, state = nn.make_with_state(nn.Sequential)(
+        [Counter(), nn.Lambda(jnp.negative), Counter()]
+    )
+    assert model.is_stateful()
+    y, state = model(jnp.ones(2), state)
+    np.testing.assert_array_equal(y, [-1.0, -1.0])
+    y, state = model(jnp.ones(2), state)
+    # (1 + 1) -> -2 -> -2 + 1
+    np.testing.assert_array_equal(y, [-1.0, -1.0])
+    assert [int(state.get(layer.index)) for layer in (model[0], model[2])] == [2, 2]
+    with pytest.raises(ValueError, match="layer 0 \\(Counter\\) is stateful"):
+        model(jnp.ones(2))
+
+    plain = nn.Sequential([record, record])
+    assert not plain.is_stateful()
+    key = jax.random.key(0)
+    np.testing.assert_array_equal(plain(jnp.ones(1), key=key), [4.0])
+    expected = jax.random.split(key, 2)
+    assert all(jnp.array_equal(jax.random.key_data(k), jax.random.key_data(e))
+               for k, e in zip(seen, expected))
+    seen.clear()
+    plain(jnp.ones(1))
+    assert seen == [None, None]
+    out, state2 = plain(jnp.ones(1), state)
+    assert state2 is state
+
+
+def test_sequential_with_batchnorm_matches_manual() -> None:
+    model, state = nn.make_with_state(nn.Sequential)(
+        [nn.Lambda(jnp.tanh), nn.BatchNorm(3, "batch", mode="batch")]
+    )
+    x = jax.random.normal(jax.random.key(1), (4, 3))
+    run = jax.vmap(model, axis_name="batch", in_axes=(0, None), out_axes=(0, None))
+    y, new_state = run(x, state)
+    t = jnp.tanh(x)
+    np.testing.assert_allclose(y, (t - t.mean(0)) / jnp.sqrt(t.var(0) + 1e-5), rtol=1e-5)
+    mean, _ = new_state.get(model[1].state_index)
+    np.testing.assert_allclose(mean, 0.01 * t.mean(0), rtol=1e-5)
