@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
+from jax.core import Tracer
 
 from ._checking import checks_active
 from ._filters import combine, is_array, is_inexact_array, is_inexact_array_like, partition
@@ -36,6 +37,18 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+# JAX's annotations of these are partial (pyright strict sees "partially unknown"
+# types); they are given full signatures once, here.
+_jvp: Callable[..., tuple[Any, Any]] = jax.jvp  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_vjp: Callable[..., tuple[Any, Any, Any]] = jax.vjp  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_jacfwd: Callable[..., Callable[..., Any]] = jax.jacfwd  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_jacrev: Callable[..., Callable[..., Any]] = jax.jacrev  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_zeros: Callable[[Any, Any], Any] = jnp.zeros  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
+
+def _to_none(_: Any) -> None:
+    return None
 
 
 def flatten_up_to(treedef: TreeDef, tree: Any, who: str, what: str) -> list[Any]:
@@ -99,7 +112,7 @@ class OutputStash(Generic[_T]):
                 "internal error: the transformed function did not run, so its "
                 "non-array outputs are unknown"
             )
-        return self._value  # type: ignore[no-any-return]
+        return cast(_T, self._value)
 
     def split(self, tree: Any) -> Any:
         """Stash the non-array leaves of ``tree`` and return its array leaves (the rest
@@ -120,14 +133,15 @@ def _check_boundary(tree: Any, name: str) -> None:
 
 
 def _trace_of(x: Any) -> Any:
-    return getattr(x, "_trace", None) if isinstance(x, jax.core.Tracer) else None
+    # Tracer's attributes are private and unannotated; only identity is compared.
+    return getattr(cast(Any, x), "_trace", None) if isinstance(x, Tracer) else None
 
 
 def _expand_none_tangents(tangents: Any, primals: Any) -> Any:
     """Let a single ``None`` stand for the tangents of a whole subtree of ``primals``."""
 
     def expand(t: Any, p: Any) -> Any:
-        return jtu.tree_map(lambda _: None, p) if t is None else t
+        return jtu.tree_map(_to_none, p) if t is None else t
 
     try:
         return jtu.tree_map(expand, tangents, primals, is_leaf=_is_none)
@@ -182,7 +196,7 @@ def filter_jvp(
     perturbed = [i for i, t in enumerate(flat_tangents) if t is not None]
     if not perturbed:
         out = fn(*primals, **kwargs)
-        return out, jtu.tree_map(lambda _: None, out)
+        return out, jtu.tree_map(_to_none, out)
 
     stash: OutputStash[tuple[TreeDef, list[Any], list[bool]]] = OutputStash()
 
@@ -200,7 +214,9 @@ def filter_jvp(
         stash.put((out_def, kept, carried))
         return [x for x, c in zip(out_leaves, carried, strict=True) if c]
 
-    dyn_out, dyn_tangents = jax.jvp(
+    dyn_out: list[Any]
+    dyn_tangents: list[Any]
+    dyn_out, dyn_tangents = _jvp(
         _perturbed_fn,
         [flat_primals[i] for i in perturbed],
         [flat_tangents[i] for i in perturbed],
@@ -223,7 +239,7 @@ def filter_jvp(
 
 def _zero_cotangent(x: Any) -> Any:
     if is_inexact_array(x):
-        return jnp.zeros(x.shape, x.dtype)
+        return _zeros(x.shape, x.dtype)
     return np.zeros(x.shape, dtype=jax.dtypes.float0)
 
 
@@ -286,7 +302,7 @@ def filter_vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) ->
         stash.put((out_static, aux_static))
         return out_dyn, aux_dyn
 
-    out_dyn, pullback, aux_dyn = jax.vjp(_diff_fn, diff, has_aux=True)
+    out_dyn, pullback, aux_dyn = _vjp(_diff_fn, diff, has_aux=True)
     out_static, aux_static = stash.get()
     vjp_fn = _VJPFn(pullback, out_dyn)
     out = combine(out_dyn, out_static)
@@ -300,7 +316,7 @@ def filter_vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) ->
 
 
 def _jacobian(fun: Callable[..., Any], has_aux: bool, reverse: bool) -> Callable[..., Any]:
-    transform = jax.jacrev if reverse else jax.jacfwd
+    transform = _jacrev if reverse else _jacfwd
 
     @functools.wraps(fun)
     def jacobian_fn(x: Any, /, *args: Any, **kwargs: Any) -> Any:

@@ -87,7 +87,7 @@ def filter_pure_callback(
                     f"filter_pure_callback: leaf {i} of the result is {got!r} but "
                     f"result_shape_dtypes says {expected!r}"
                 )
-        arrays = []
+        arrays: list[np.ndarray[Any, Any]] = []
         for i, struct in zip(struct_positions, structs, strict=True):
             array = np.asarray(out_leaves[i], dtype=struct.dtype)
             if array.shape != struct.shape:

@@ -16,6 +16,8 @@ __all__ = ["filter_checkpoint"]
 
 _sentinel: Any = object()
 
+_checkpoint: Callable[..., Callable[..., Any]] = jax.checkpoint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
 
 class _Checkpointed(Module):
     """A function whose intermediate values are recomputed, not stored, for the
@@ -47,9 +49,7 @@ class _Checkpointed(Module):
             fun, args_, kwargs_ = combine(d, static)
             return stash.split(fun(*args_, **kwargs_))
 
-        remat = jax.checkpoint(
-            _arrays_only, prevent_cse=self.prevent_cse, policy=self.policy
-        )
+        remat = _checkpoint(_arrays_only, prevent_cse=self.prevent_cse, policy=self.policy)
         out_arrays = remat(dynamic)
         return combine(out_arrays, stash.get())
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.core
 
 from ._filters import combine, partition
 from ._make_jaxpr import filter_make_jaxpr, is_shaped
@@ -13,6 +14,8 @@ from ._module import Module, field
 from ._tree import tree_flatten_typed
 
 __all__ = ["filter_closure_convert"]
+
+_eval_jaxpr: Callable[..., list[Any]] = jax.core.eval_jaxpr  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def _signature(leaves: list[Any]) -> tuple[tuple[tuple[int, ...], Any], ...]:
@@ -54,7 +57,7 @@ class _ClosureConverted(Module):
                 f"array structure {self.in_treedef} and shapes/dtypes "
                 f"{self.in_signature}; got {treedef} with {_signature(leaves)}"
             )
-        out = jax.core.eval_jaxpr(self.jaxpr, self.consts, *leaves)
+        out = _eval_jaxpr(self.jaxpr, self.consts, *leaves)
         return combine(self.out_treedef.unflatten(out), self.out_static)
 
 

@@ -24,6 +24,9 @@ from ._ad import OutputStash, flatten_up_to, is_inexact_jax_value, is_jax_value
 from ._filters import combine
 from ._tree import tree_flatten_typed
 
+_asarray: Callable[[Any], Any] = jnp.asarray  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_zeros: Callable[[Any, Any], Any] = jnp.zeros  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
 __all__ = ["filter_custom_jvp", "filter_custom_vjp"]
 
 
@@ -55,7 +58,7 @@ def _as_array(x: Any) -> Any:
     """Typed scalar literals (see :func:`is_jax_value`) become arrays, so that user code
     computing with them produces arrays rather than plain Python numbers."""
     if isinstance(x, (bool, int, float, complex)) and is_jax_value(x):
-        return jnp.asarray(x)
+        return _asarray(x)
     return x
 
 
@@ -64,7 +67,7 @@ def _materialise_tangent(primal: Any, tangent: Any) -> Any:
     if not is_inexact_jax_value(primal):
         return np.zeros(jnp.shape(primal), dtype=jax.dtypes.float0)
     if tangent is None or isinstance(tangent, SymbolicZero):
-        return jnp.zeros(jnp.shape(primal), jnp.result_type(primal))
+        return _zeros(jnp.shape(primal), jnp.result_type(primal))
     return tangent
 
 
@@ -265,9 +268,9 @@ class filter_custom_vjp:
             ]
             return grads, [None] * len(rest_values)
 
-        custom = jax.custom_vjp(_primal)
+        custom: Any = jax.custom_vjp(_primal)  # pyright: ignore[reportUnknownVariableType]
         custom.defvjp(_fwd, _bwd, symbolic_zeros=True)
-        out_arrays = custom(vjp_arrays, rest_slots.arrays())
+        out_arrays: Any = custom(vjp_arrays, rest_slots.arrays())
         return combine(out_arrays, out_stash.get())
 
 

@@ -14,6 +14,8 @@ from ._make_jaxpr import is_shaped
 
 __all__ = ["filter_eval_shape"]
 
+_eval_shape: Callable[..., Any] = jax.eval_shape  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
 
 def filter_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Like ``jax.eval_shape``, for arbitrary PyTree inputs and outputs.
@@ -41,5 +43,5 @@ def filter_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
         fun_, args_, kwargs_ = combine(d, static)
         return stash.split(fun_(*args_, **kwargs_))
 
-    shapes = jax.eval_shape(_arrays_only, dynamic)
+    shapes = _eval_shape(_arrays_only, dynamic)
     return combine(shapes, stash.get())

@@ -14,6 +14,8 @@ from ._tree import tree_flatten_typed
 
 __all__ = ["filter_make_jaxpr", "is_shaped"]
 
+_make_jaxpr: Callable[..., Callable[..., tuple[Any, Any]]] = jax.make_jaxpr  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
 
 def is_shaped(x: Any) -> bool:
     """True for anything with ``.shape`` and ``.dtype`` (arrays, tracers,
@@ -54,7 +56,7 @@ def filter_make_jaxpr(
             fun_, args_, kwargs_ = combine(treedef.unflatten(flat), static)
             return stash.split(fun_(*args_, **kwargs_))
 
-        closed, out_shapes = jax.make_jaxpr(_flat, return_shape=True)(*leaves)
+        closed, out_shapes = _make_jaxpr(_flat, return_shape=True)(*leaves)
         return closed, out_shapes, stash.get()
 
     return make_jaxpr

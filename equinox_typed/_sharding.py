@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -17,18 +18,19 @@ __all__ = ["filter_shard"]
 _T = TypeVar("_T")
 
 # Untyped in JAX; typed here once.
-_constrain: Callable[[Any, Any], Any] = jax.lax.with_sharding_constraint  # pyright: ignore[reportUnknownMemberType]
-_put: Callable[[Any, Any], Any] = jax.device_put  # pyright: ignore[reportUnknownMemberType]
+_constrain: Callable[[Any, Any], Any] = jax.lax.with_sharding_constraint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_put: Callable[[Any, Any], Any] = jax.device_put  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+_Device: type = jax.Device  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def _is_spec(x: Any) -> bool:
-    return x is None or isinstance(x, (jax.sharding.Sharding, jax.Device))
+    return x is None or isinstance(x, (jax.sharding.Sharding, _Device))
 
 
 def _place(x: Any, sharding: Any) -> Any:
     if sharding is None or not is_array(x):
         return x
-    if isinstance(sharding, jax.Device):
+    if isinstance(sharding, _Device):
         sharding = SingleDeviceSharding(sharding)
     if isinstance(x, Tracer):
         # Inside a trace a placement is a constraint for the compiler.
@@ -59,7 +61,7 @@ def filter_shard(x: _T, device_or_shardings: Any) -> _T:
     """
 
     def _place_subtree(spec: Any, subtree: Any) -> Any:
-        return jtu.tree_map(lambda leaf: _place(leaf, spec), subtree)
+        return jtu.tree_map(functools.partial(_place, sharding=spec), subtree)
 
     try:
         placed = jtu.tree_map(_place_subtree, device_or_shardings, x, is_leaf=_is_spec)
