@@ -321,7 +321,7 @@ def _make_pmap(
     pmapped = jax.pmap(
         per_device,
         axis_name=axis_name,
-        in_axes=(0, None, 0, None),
+        in_axes=(None, 0, None, 0, None),  # static, mapped, unmapped, and donated twins
         out_axes=(0, None, None),
         static_broadcasted_argnums=(0,),
         axis_size=axis_size,
