@@ -44,8 +44,8 @@ def is_array(element: Any) -> bool:
 def is_array_like(element: Any) -> bool:
     """True for arrays, Python scalars (``bool``/``int``/``float``/``complex``) and
     objects exposing ``__jax_array__``: anything ``jnp.asarray`` accepts cheaply."""
-    return isinstance(element, _ARRAY_TYPES + _SCALAR_TYPES) or hasattr(
-        element, "__jax_array__"
+    return isinstance(element, _ARRAY_TYPES + _SCALAR_TYPES) or callable(
+        getattr(element, "__jax_array__", None)
     )
 
 
@@ -60,11 +60,11 @@ def is_inexact_array(element: Any) -> bool:
 
 def is_inexact_array_like(element: Any) -> bool:
     """Like :func:`is_inexact_array`, also accepting Python ``float``/``complex``."""
-    if isinstance(element, _INEXACT_SCALAR_TYPES):
+    if isinstance(element, _INEXACT_SCALAR_TYPES) or is_inexact_array(element):
         return True
-    if hasattr(element, "__jax_array__"):
-        element = element.__jax_array__()
-    return is_inexact_array(element)
+    # Tracers define `__jax_array__ = None`, hence the callable() test.
+    to_array = getattr(element, "__jax_array__", None)
+    return callable(to_array) and is_inexact_array(to_array())
 
 
 class if_array:
@@ -110,9 +110,11 @@ def _leaf_mask(
     if callable(filter_spec):
         return [bool(filter_spec(x)) for x in jtu.tree_leaves(pytree, is_leaf=is_leaf)]
 
-    # A prefix tree of specs: broadcast each spec over the subtree it sits above.
-    def _expand(spec: Any, subtree: Any) -> list[bool]:
-        return _leaf_mask(spec, subtree, is_leaf)
+    # A prefix tree of specs: broadcast each spec over the subtree it sits above. The
+    # per-subtree masks are wrapped in a private type so that flattening the result
+    # cannot confuse them with the user's own lists.
+    def _expand(spec: Any, subtree: Any) -> _Mask:
+        return _Mask(_leaf_mask(spec, subtree, is_leaf))
 
     try:
         nested = jtu.tree_map(_expand, filter_spec, pytree, is_leaf=is_leaf)
@@ -121,13 +123,17 @@ def _leaf_mask(
             "filter_spec must be a bool, a callable, or a PyTree of those that is a "
             f"prefix of the tree being filtered: {e}"
         ) from None
-    return [
-        flag
-        for flags in jtu.tree_leaves(
-            nested, is_leaf=lambda x: isinstance(x, list)
-        )
-        for flag in flags
-    ]
+    masks = jtu.tree_leaves(nested, is_leaf=lambda x: isinstance(x, _Mask))
+    return [flag for mask in masks for flag in mask.flags]
+
+
+class _Mask:
+    """The keep/drop flags of one subtree's leaves (an opaque leaf to JAX)."""
+
+    __slots__ = ("flags",)
+
+    def __init__(self, flags: list[bool]) -> None:
+        self.flags = flags
 
 
 def filter(

@@ -167,3 +167,20 @@ def test_partition_combine_is_identity(tree: object) -> None:
     assert jtu.tree_structure(merged) == jtu.tree_structure(tree)
     for a, b in zip(jtu.tree_leaves(merged), jtu.tree_leaves(tree), strict=True):
         assert a is b
+
+
+def test_list_filter_specs_apply_per_element() -> None:
+    tree = [jnp.ones(1), 2, [3.0, jnp.zeros(2)]]
+    kept = eqx.filter(tree, [True, False, [False, True]])
+    assert kept[0] is tree[0] and kept[1] is None
+    assert kept[2] == [None, tree[2][1]]  # type: ignore[index]
+
+
+def test_predicates_on_tracers() -> None:
+    def probe(x: jax.Array) -> jax.Array:
+        assert eqx.is_array(x) and eqx.is_inexact_array(x)
+        assert eqx.is_array_like(x) and eqx.is_inexact_array_like(x)
+        return x
+
+    jax.jit(probe)(jnp.ones(2))
+    jax.grad(lambda x: probe(x).sum())(jnp.ones(2))
