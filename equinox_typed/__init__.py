@@ -65,6 +65,9 @@ from ._legacy import gradf as gradf, jitf as jitf, value_and_grad_f as value_and
 from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
 # --- end of exports ---
 
+# Last, because the layers are built from everything above (`eqx.nn.Linear`).
+from . import nn as nn
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -108,6 +111,7 @@ __all__ = [
     "is_inexact_array_like",
     "jitf",
     "module_fields",
+    "nn",
     "partition",
     "set_checks",
     "set_typechecker",
