@@ -7,6 +7,7 @@ annotations such as ``Float[Array, "n"]`` are seen by them as plain ``jax.Array`
 
 import abc
 import dataclasses
+import inspect
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import (
@@ -31,6 +32,60 @@ from jax.typing import ArrayLike
 
 from . import nn as nn
 
+__all__ = [
+    "nn",
+    "AbstractClassVar",
+    "AbstractVar",
+    "BoundMethod",
+    "CheckMode",
+    "Module",
+    "Partial",
+    "TypeCheckError",
+    "apply_updates",
+    "checks",
+    "combine",
+    "field",
+    "filter",
+    "filter_checkpoint",
+    "filter_closure_convert",
+    "filter_custom_jvp",
+    "filter_custom_vjp",
+    "filter_eval_shape",
+    "filter_grad",
+    "filter_hessian",
+    "filter_jacfwd",
+    "filter_jacrev",
+    "filter_jit",
+    "filter_jvp",
+    "filter_make_jaxpr",
+    "filter_pmap",
+    "filter_pure_callback",
+    "filter_shard",
+    "filter_value_and_grad",
+    "filter_vjp",
+    "filter_vmap",
+    "get_checks",
+    "get_typechecker",
+    "gradf",
+    "if_array",
+    "is_array",
+    "is_array_like",
+    "is_inexact_array",
+    "is_inexact_array_like",
+    "jitf",
+    "module_fields",
+    "partition",
+    "set_checks",
+    "set_typechecker",
+    "tree_at",
+    "tree_check",
+    "tree_equal",
+    "tree_flatten_one_level",
+    "tree_pformat",
+    "tree_pprint",
+    "value_and_grad_f",
+]
+
 __version__: str
 
 _T = TypeVar("_T")
@@ -48,10 +103,10 @@ _Q = ParamSpec("_Q")
 CheckMode: TypeAlias = Literal["off", "eager", "always"]
 """When checks run: never, outside JAX traces only (the default), or also at trace time."""
 
-TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
+_TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
 """The runtime backend that matches values against annotations."""
 
-Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
+_Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
 """Which input buffers :func:`filter_jit` may donate to XLA."""
 
 _AxisSpec: TypeAlias = int | None | Callable[[Any], int | None]
@@ -86,10 +141,10 @@ def checks(mode: CheckMode) -> AbstractContextManager[None]:
     ```
     """
 
-def get_typechecker() -> TypeCheckerName:
+def get_typechecker() -> _TypeCheckerName:
     """The current runtime checking backend (``"beartype"`` or ``"typeguard"``)."""
 
-def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
+def set_typechecker(name: _TypeCheckerName) -> _TypeCheckerName:
     """Choose the runtime checking backend; returns the previous one."""
 
 # =======================================================================================
@@ -207,6 +262,12 @@ class BoundMethod(Module):
     __func__: Callable[..., Any]
     __self__: Module
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    @property
+    def __wrapped__(self) -> Callable[..., Any]: ...
+    @property
+    def __name__(self) -> str: ...
+    @property
+    def __signature__(self) -> inspect.Signature: ...
 
 def module_fields(module: Module | type[Module]) -> tuple[dataclasses.Field[Any], ...]:
     """The dataclass fields of a Module class or instance."""
@@ -359,6 +420,7 @@ class _Wrapped(Protocol[_P, _R_co]):
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
+@type_check_only
 class Lowered(Generic[_R_co]):
     """Ahead-of-time lowering of a :func:`filter_jit` function for given arguments."""
 
@@ -367,6 +429,7 @@ class Lowered(Generic[_R_co]):
     def compile(self) -> Compiled[_R_co]:
         """Compile the lowered program."""
 
+@type_check_only
 class Compiled(Generic[_R_co]):
     """A compiled :func:`filter_jit` function, callable with arguments of the same
     structure, shapes and static values as those it was lowered for."""
@@ -382,9 +445,9 @@ class _Jitted(Protocol[_P, _R_co]):
         """Lower for these arguments without running (ahead-of-time compilation)."""
 
 @overload
-def filter_jit(fun: Callable[_P, _R], *, donate: Donate = "none") -> _Jitted[_P, _R]: ...
+def filter_jit(fun: Callable[_P, _R], *, donate: _Donate = "none") -> _Jitted[_P, _R]: ...
 @overload
-def filter_jit(*, donate: Donate = "none") -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
+def filter_jit(*, donate: _Donate = "none") -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
     """Compile ``fun``: array leaves of the arguments are traced, everything else is
     static (part of the compilation cache key). Keeps ``fun``'s signature.
 
@@ -499,7 +562,7 @@ def filter_pmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
-    donate: Donate = "none",
+    donate: _Donate = "none",
 ) -> Callable[_P, _R]: ...
 @overload
 def filter_pmap(
@@ -508,7 +571,7 @@ def filter_pmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
-    donate: Donate = "none",
+    donate: _Donate = "none",
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Like :func:`filter_vmap`, mapping over devices (compiled per device)."""
 
@@ -613,22 +676,35 @@ class filter_custom_jvp(Generic[_P, _R_co]):
     fn: Callable[_P, _R_co]
     def __init__(self, fn: Callable[_P, _R_co]) -> None: ...
     def def_jvp(
-        self, fn_jvp: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]
+        self, jvp: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]
     ) -> Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]:
         """Register the rule ``fn_jvp(primals, tangents) -> (out, tangent_out)``."""
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
-class filter_custom_vjp(Generic[_P, _R_co]):
-    """Give ``fn(vjp_arg, *args)`` a custom vector-Jacobian product rule, for the first
-    argument ``vjp_arg``; set the rule with ``def_fwd`` and ``def_bwd``."""
+class filter_custom_vjp(Generic[_A, _P, _R_co]):
+    """Give ``fn(vjp_arg, *args)`` a custom vector-Jacobian product rule with respect to
+    its first argument ``vjp_arg``; set the rule with ``def_fwd`` and ``def_bwd``.
 
-    fn: Callable[_P, _R_co]
-    def __init__(self, fn: Callable[_P, _R_co]) -> None: ...
-    def def_fwd(self, fn_fwd: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
-        """Register ``fn_fwd(perturbed, vjp_arg, *args) -> (out, residuals)``."""
-    def def_bwd(self, fn_bwd: Callable[..., Any]) -> Callable[..., Any]:
-        """Register ``fn_bwd(residuals, grad_out, perturbed, vjp_arg, *args) -> grad``."""
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+    ```python
+    @eqx.filter_custom_vjp
+    def f(vjp_arg, x): ...
+
+    @f.def_fwd
+    def f_fwd(perturbed, vjp_arg, x): return out, residuals
+
+    @f.def_bwd
+    def f_bwd(residuals, grad_out, perturbed, vjp_arg, x): return grad_vjp_arg
+    ```
+    """
+
+    fn: Callable[Concatenate[_A, _P], _R_co]
+    def __init__(self, fn: Callable[Concatenate[_A, _P], _R_co]) -> None: ...
+    def def_fwd(self, fwd: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
+        """Register ``fwd(perturbed, vjp_arg, *args) -> (out, residuals)``."""
+    def def_bwd(self, bwd: Callable[..., Any]) -> Callable[..., Any]:
+        """Register ``bwd(residuals, grad_out, perturbed, vjp_arg, *args) -> grad``,
+        the cotangent of ``vjp_arg``."""
+    def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 @overload
 def filter_checkpoint(
@@ -674,3 +750,37 @@ def filter_pure_callback(
 ) -> Any:
     """Call Python ``callback`` from traced code; the output matches the tree of
     ``jax.ShapeDtypeStruct`` in ``result_shape_dtypes``."""
+
+# --- Equinox's legacy names --------------------------------------------------------------
+
+def jitf(
+    fun: Callable[_P, _R],
+    *,
+    filter_fn: Callable[[Any], bool] | None = None,
+    filter_tree: Any = None,
+    **jit_kwargs: Any,
+) -> Callable[_P, _R]:
+    """Legacy: ``jax.jit`` treating the leaves selected by ``filter_fn``/``filter_tree``
+    as traced and the rest as static. Prefer :func:`filter_jit`."""
+
+def gradf(
+    fun: Callable[_P, Any],
+    *,
+    filter_fn: Callable[[Any], bool] | None = None,
+    filter_tree: Any = None,
+    has_aux: bool = False,
+    **gradkwargs: Any,
+) -> Callable[_P, Any]:
+    """Legacy: gradient with respect to the leaves selected by ``filter_fn`` or
+    ``filter_tree`` across all arguments. Prefer :func:`filter_grad`."""
+
+def value_and_grad_f(
+    fun: Callable[_P, Any],
+    *,
+    filter_fn: Callable[[Any], bool] | None = None,
+    filter_tree: Any = None,
+    has_aux: bool = False,
+    **gradkwargs: Any,
+) -> Callable[_P, tuple[Any, Any]]:
+    """Legacy: ``(value, grads)`` version of :func:`gradf`. Prefer
+    :func:`filter_value_and_grad`."""

@@ -6,14 +6,65 @@ updated copy). Array shapes in the annotations are jaxtyping
 shapes, which static checkers read as plain ``jax.Array``.
 """
 
+import abc
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, Literal, ParamSpec, TypeAlias, TypeVar, overload
 
 from jax import Array
-from jax.typing import DTypeLike
+from jax.typing import ArrayLike, DTypeLike
 from jaxtyping import Bool, Float, Int, PRNGKeyArray
 
 from .. import Module
+
+__all__ = [
+    "Linear",
+    "Identity",
+    "Lambda",
+    "Dropout",
+    "MLP",
+    "PReLU",
+    "GRUCell",
+    "LSTMCell",
+    "Embedding",
+    "MultiheadAttention",
+    "RotaryPositionalEmbedding",
+    "Conv",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Pool",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptivePool",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "State",
+    "StateIndex",
+    "StatefulLayer",
+    "make_with_state",
+    "delete_init_state",
+    "Sequential",
+    "LayerNorm",
+    "GroupNorm",
+    "RMSNorm",
+    "BatchNorm",
+    "inference_mode",
+    "Shared",
+    "WeightNorm",
+    "SpectralNorm",
+]
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -78,6 +129,7 @@ class StatefulLayer(Module):
 
     def is_stateful(self) -> bool:
         """Whether ``__call__`` takes and returns a State."""
+    @abc.abstractmethod
     def __call__(
         self, x: Array, state: State, *, key: PRNGKeyArray | None = None
     ) -> tuple[Array, State]: ...
@@ -192,6 +244,9 @@ class MLP(Module):
         *,
         key: PRNGKeyArray,
     ) -> None: ...
+    def check_layer_chain(self) -> None:
+        """Raise ``TypeCheckError`` unless the layers fit together (sizes chain from
+        ``in_size`` to ``out_size``); also run at construction and on every call."""
     def __call__(
         self, x: Float[Array, "in_size"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "out_size"]: ...
@@ -201,8 +256,10 @@ class PReLU(Module):
 
     @property
     def negative_slope(self) -> Float[Array, "*channels"]: ...
-    def __init__(self, init_alpha: float | Array | None = 0.25) -> None: ...
-    def __call__(self, x: Array) -> Array: ...
+    def __init__(self, init_alpha: ArrayLike = 0.25, dtype: DTypeLike | None = None) -> None: ...
+    def __call__(
+        self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, "*shape"]: ...
 
 # =======================================================================================
 # Recurrent, embedding, attention
@@ -375,6 +432,8 @@ class RotaryPositionalEmbedding(Module):
     def embedding_size(self) -> int: ...
     @property
     def theta(self) -> float: ...
+    @property
+    def dtype(self) -> Any: ...
     def __init__(
         self, embedding_size: int, theta: float = 10000.0, dtype: Any = ...
     ) -> None: ...
@@ -707,7 +766,7 @@ class AdaptivePool(Module):
     """Pooling to a fixed output size ``target_shape``, whatever the input size."""
 
     @property
-    def target_size(self) -> tuple[int, ...]: ...
+    def target_shape(self) -> tuple[int, ...]: ...
     @property
     def operation(self) -> Callable[[Array], Array]: ...
     def __init__(
@@ -867,8 +926,6 @@ class BatchNorm(StatefulLayer):
     @property
     def bias(self) -> Float[Array, "input_size"] | None: ...
     @property
-    def first_time_index(self) -> StateIndex[Bool[Array, ""]]: ...
-    @property
     def state_index(self) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]]: ...
     @property
     def axis_name(self) -> Hashable | Sequence[Hashable]: ...
@@ -882,6 +939,8 @@ class BatchNorm(StatefulLayer):
     def channelwise_affine(self) -> bool: ...
     @property
     def momentum(self) -> float: ...
+    @property
+    def mode(self) -> Literal["ema", "batch", "legacy"]: ...
     def __init__(
         self,
         input_size: int,
@@ -984,7 +1043,7 @@ class SpectralNorm(StatefulLayer, Generic[_Layer]):
     def __init__(
         self,
         layer: _Layer,
-        weight_name: str,
+        weight_name: str = "weight",
         num_power_iterations: int = 1,
         eps: float = 1e-12,
         inference: bool = False,
