@@ -8,14 +8,16 @@ Run ``python benchmarks/bench_jit.py``. Prints two tables:
 2. constructing a Linear-like Module: ours with checks on ("eager") and off, against
    equinox Modules without checks and with jaxtyping's ``jaxtyped(typechecker=beartype)``.
 
-Timings are the best of several repeats of many calls (microseconds per call), which
+Timings are the best of interleaved rounds of many calls (microseconds per call), which
 measures overhead rather than noise from the machine being shared.
 """
 
 from __future__ import annotations
 
+import sys
 import timeit
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import equinox
@@ -24,15 +26,22 @@ import jax.numpy as jnp
 from beartype import beartype
 from jaxtyping import Array, Float, jaxtyped
 
-import equinox_typed as eqx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+import equinox_typed as eqx  # noqa: E402
 
 WIDTH, DEPTH, IN, OUT = 32, 3, 8, 4
 
 
-def best_us(fn: Callable[[], Any], number: int = 2000, repeat: int = 7) -> float:
-    """Best per-call time in microseconds."""
-    fn()
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+def best_of(fns: dict[str, Callable[[], Any]], rounds: int = 30, number: int = 300) -> dict[str, float]:
+    """Best per-call time of each function in microseconds, measured in interleaved
+    rounds so that load from other processes hits all of them alike."""
+    for fn in fns.values():
+        fn()
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            best[name] = min(best[name], timeit.timeit(fn, number=number) / number * 1e6)
+    return best
 
 
 # --- the same MLP in both libraries ----------------------------------------------------
@@ -88,11 +97,6 @@ class EqxLinear(equinox.Module):
         return self.weight @ x + self.bias
 
 
-@jaxtyped(typechecker=beartype)
-class CheckedEqxLinear(EqxLinear):
-    pass
-
-
 def eqx_mlp(key: Any) -> tuple[EqxLinear, ...]:
     sizes = [IN] + [WIDTH] * (DEPTH - 1) + [OUT]
     keys = jax.random.split(key, DEPTH)
@@ -116,13 +120,15 @@ def dispatch_table() -> None:
     params, static = eqx.partition(model, eqx.is_array)
     jax_fn = jax.jit(lambda p, x: eqx.combine(p, static)(x))
 
-    rows = {
-        "equinox_typed.filter_jit (checks eager)": best_us(lambda: ours_fn(model, x)),
-        "jax.jit on pre-partitioned params": best_us(lambda: jax_fn(params, x)),
-        "equinox.filter_jit": best_us(lambda: eqx_fn(theirs, x)),
-    }
+    rows = best_of(
+        {
+            "equinox_typed.filter_jit (checks eager)": lambda: ours_fn(model, x),
+            "jax.jit on pre-partitioned params": lambda: jax_fn(params, x),
+            "equinox.filter_jit": lambda: eqx_fn(theirs, x),
+        }
+    )
     with eqx.checks("off"):
-        rows["equinox_typed.filter_jit (checks off)"] = best_us(lambda: ours_fn(model, x))
+        rows.update(best_of({"equinox_typed.filter_jit (checks off)": lambda: ours_fn(model, x)}, rounds=10))
     ours, floor, peer = (
         rows["equinox_typed.filter_jit (checks eager)"],
         rows["jax.jit on pre-partitioned params"],
@@ -136,7 +142,6 @@ def dispatch_table() -> None:
 
 
 def construction_table() -> None:
-    key = jax.random.PRNGKey(0)
     # Construction cost without the random init: build from existing arrays.
     w, b = jnp.ones((WIDTH, IN)), jnp.ones(WIDTH)
 
@@ -153,15 +158,17 @@ def construction_table() -> None:
         out_features: int = equinox.field(static=True)
 
     checked_eqx = jaxtyped(typechecker=beartype)(EqxFromArrays)
-    del key
 
-    rows = {
-        "equinox_typed.Module (checks eager)": best_us(lambda: FromArrays(w, b, IN, WIDTH)),
-        "equinox.Module (no checks)": best_us(lambda: EqxFromArrays(w, b, IN, WIDTH)),
-        "equinox.Module + jaxtyped(beartype)": best_us(lambda: checked_eqx(w, b, IN, WIDTH)),
-    }
+    rows = best_of(
+        {
+            "equinox_typed.Module (checks eager)": lambda: FromArrays(w, b, IN, WIDTH),
+            "equinox.Module (no checks)": lambda: EqxFromArrays(w, b, IN, WIDTH),
+            "equinox.Module + jaxtyped(beartype)": lambda: checked_eqx(w, b, IN, WIDTH),
+        },
+        rounds=10,
+    )
     with eqx.checks("off"):
-        rows["equinox_typed.Module (checks off)"] = best_us(lambda: FromArrays(w, b, IN, WIDTH))
+        rows.update(best_of({"equinox_typed.Module (checks off)": lambda: FromArrays(w, b, IN, WIDTH)}, rounds=10))
     print("Module construction (Linear-like, from existing arrays), us per instance")
     for name, t in rows.items():
         print(f"  {name:<44} {t:8.2f}")

@@ -114,8 +114,8 @@ class Boundary:
 
     def __init__(self, fun: Callable[..., Any]) -> None:
         self.fun = fun
-        self.owner: str = getattr(fun, "__qualname__", None) or getattr(
-            fun, "__name__", type(fun).__qualname__
+        self.owner: str = str(
+            getattr(fun, "__qualname__", None) or getattr(fun, "__name__", type(fun).__qualname__)
         )
         self.memo = _checking.SignatureMemo()
         self._ready = False
@@ -130,7 +130,7 @@ class Boundary:
         target, args, kwargs = _unwrap_callable(self.fun)
         self._target = target
         self._prefix_args, self._prefix_kwargs = args, kwargs
-        self.owner = getattr(target, "__qualname__", self.owner)
+        self.owner = str(getattr(target, "__qualname__", self.owner))
         try:
             self._signature = inspect.signature(target)
         except (TypeError, ValueError):  # builtins without a signature

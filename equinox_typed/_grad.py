@@ -40,7 +40,9 @@ def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> 
 
         def differentiated(diff_leaves: list[Any]) -> Any:
             it = iter(diff_leaves)
-            x = treedef.unflatten([next(it) if m else y for y, m in zip(leaves, mask, strict=True)])
+            x = jtu.tree_unflatten(
+                treedef, [next(it) if m else y for y, m in zip(leaves, mask, strict=True)]
+            )
             return fun(x, *rest, **kwargs)
 
         checking = _checking.checks_active()
@@ -59,7 +61,7 @@ def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> 
                 boundary.memo.add(out_key)
             boundary.memo.add(key)
         it = iter(diff_grads)
-        grad = treedef.unflatten([next(it) if m else None for m in mask])
+        grad = jtu.tree_unflatten(treedef, [next(it) if m else None for m in mask])
         return out, grad
 
     return value_and_grad

@@ -4,11 +4,15 @@ How a call is dispatched (the hot path, kept short on purpose):
 
 1. one C-level flatten of ``(fun, args, kwargs)``;
 2. the array leaves become the dynamic inputs; everything else, together with the
-   treedef, forms one hashable :class:`_Static` key (its hash computed once);
-3. in eager checking mode, ``(typechecker, key, shapes/dtypes)`` is looked up in the
-   boundary memo: a repeated signature costs one dict lookup, a new one is checked;
-4. an inner ``jax.jit`` function receives ``(key, dynamic)`` with the key as a static
-   argument, so JAX's C++ dispatch does the compilation-cache lookup.
+   treedef and a checking token, forms a hashable tuple passed to an inner ``jax.jit``
+   function as a static argument, so JAX's C++ dispatch does the cache lookup;
+3. boundary checks (eager mode) are memoised by that same cache: the token is the
+   typechecker's name when the call is checked and None otherwise, so a signature
+   (static parts + shapes/dtypes) is traced, and checked, once per backend. The check
+   runs at the start of that trace on the caller's *concrete* arguments (before the
+   wrapped function runs or anything executes), and the return value is checked
+   abstractly at the end of it, in the same dimension memo. A repeated call pays no
+   check and no lookup of its own.
 
 Non-array outputs are carried back through the output *treedef* (see
 :class:`_StaticOutput`), so they survive cache hits without re-tracing.
@@ -22,7 +26,7 @@ import warnings
 from itertools import compress
 from operator import is_
 from collections.abc import Callable, Iterator
-from typing import Any, Final, Generic, Literal, ParamSpec, TypeAlias, TypeVar, overload
+from typing import Any, Final, Generic, Literal, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 import jax
 import jax.tree_util as jtu
@@ -130,7 +134,7 @@ def _unhashable_parts(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
     for key_path, node in jtu.tree_flatten_with_path(tree, is_leaf=stop)[0]:
         where = path + jtu.keystr(key_path)
         if isinstance(node, Module):
-            for f in dataclasses.fields(node):
+            for f in dataclasses.fields(node):  # type: ignore[arg-type]
                 if f.metadata.get("static", False):
                     value = node.__dict__[f.name]
                     try:
@@ -218,7 +222,7 @@ class Compiled(Generic[_R]):
         return out if extra is None else extra.rebuild(out)  # type: ignore[no-any-return]
 
 
-class _Jitted(Generic[_P, _R]):
+class _Jitted(Protocol[_P, _R]):
     """The type of what :func:`filter_jit` returns (a plain function at run time)."""
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...

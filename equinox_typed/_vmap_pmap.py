@@ -112,7 +112,7 @@ def _remove_axis(leaf: Any, axis: int | None) -> Any:
     del shape[axis]
     if isinstance(leaf, (np.ndarray, np.generic)):
         return np.broadcast_to(np.zeros((), leaf.dtype), tuple(shape))
-    return jax.ShapeDtypeStruct(tuple(shape), leaf.dtype)
+    return jax.ShapeDtypeStruct(tuple(shape), leaf.dtype)  # type: ignore[no-untyped-call]
 
 
 def _check_examples(
@@ -141,10 +141,10 @@ def _check_examples(
             examples[i] = v
         for i, v in zip(abstract_out, out_values, strict=True):
             out_examples[i] = v
-        example_args, example_kwargs = in_def.unflatten(examples)
+        example_args, example_kwargs = jtu.tree_unflatten(in_def, examples)
         items = boundary.check_arguments(example_args, example_kwargs)
         if out_def is not None:
-            boundary.check_return(items, out_def.unflatten(out_examples))
+            boundary.check_return(items, jtu.tree_unflatten(out_def, out_examples))
 
     jax.eval_shape(
         check, [examples[i] for i in abstract], [out_examples[i] for i in abstract_out]
@@ -211,7 +211,8 @@ def _make_vmap(
 
         def per_example(mapped_leaves: list[Any]) -> Any:
             it = iter(mapped_leaves)
-            a, k = treedef.unflatten(
+            a, k = jtu.tree_unflatten(
+                treedef,
                 [next(it) if ax is not None else x for x, ax in zip(leaves, axes, strict=True)]
             )
             return _split_mapped_output(fun(*a, **k), out_axes)
@@ -339,7 +340,7 @@ def _make_pmap(
         fun_leaves, fun_def = jtu.tree_flatten(fun)
         n_first = len(jtu.tree_leaves(args[0])) if args else 0
         leaves, treedef = jtu.tree_flatten((fun, args, kwargs))
-        all_axes: list[int | None] = [None] * len(fun_leaves) + axes
+        all_axes: list[int | None] = [*([None] * len(fun_leaves)), *axes]
         del fun_def
         groups: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
         statics: list[Any] = []
