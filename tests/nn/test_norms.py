@@ -336,3 +336,14 @@ def test_norms_under_jit_vmap() -> None:
     np.testing.assert_allclose(
         eqx.filter_jit(lambda m, x: jax.vmap(m)(x))(layer, x), expected, rtol=1e-6
     )
+
+
+def test_checks_always_run_inside_vmap(typechecker: str) -> None:
+    bn, state = nn.make_with_state(nn.BatchNorm)(3, "batch", mode="batch")
+    with eqx.checks("always"):
+        y, _ = _batched(bn)(jnp.ones((2, 3, 4)), state)
+        assert y.shape == (2, 3, 4)
+        with pytest.raises(eqx.TypeCheckError, match=r"(?s)BatchNorm.__call__.*f32\[4,3\]"):
+            _batched(bn)(jnp.ones((2, 4, 3)), state)
+        with pytest.raises(eqx.TypeCheckError, match=r"(?s)LayerNorm.__call__.*f32\[2\]"):
+            jax.vmap(nn.LayerNorm(3))(jnp.ones((5, 2)))
