@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import _checking  # pyright: ignore[reportPrivateUsage]  (same package)
 
-__all__ = ["checked_call"]
+__all__ = ["checked_call", "layer_size_items"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -158,6 +158,34 @@ def _plan_for(
     if plan is None:
         plan = plans[cls] = _CallPlan(cls, method)
     return plan
+
+
+_PLANS_BY_METHOD: dict[Callable[..., Any], dict[type, _CallPlan]] = {}
+
+
+def layer_size_items(layer: object, method: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
+    """The items that bind ``layer``'s size fields for the annotations of ``method``.
+
+    For checks made outside :func:`checked_call` (e.g. at the boundary of a filtered
+    transformation wrapping ``layer.__call__``): put these items first in the group
+    passed to ``check_items`` so that ``"in_features"`` / ``"*in_features"`` in the
+    method's annotations mean the layer's sizes.
+
+    **Arguments:**
+
+    - ``layer``: the Module instance (``self``).
+    - ``method``: the plain function, e.g. ``type(layer).__call__``.
+
+    ```python
+    items = layer_size_items(linear, type(linear).__call__)
+    items.append(("x", x, x_hint))
+    _checking.check_items("Linear.__call__", items, what="argument")
+    ```
+    """
+    plans = _PLANS_BY_METHOD.setdefault(inspect.unwrap(method), {})
+    plan = _plan_for(plans, type(layer), method)
+    d = layer.__dict__
+    return _size_items(plan, tuple(d[name] for name in plan.sizes))
 
 
 def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -158,3 +158,41 @@ def test_identity_returns_input_and_ignores_arguments() -> None:
     assert identity(x) is x
     assert identity(x, key=KEY) is x
     assert jax.tree_util.tree_leaves(identity) == []
+
+
+def test_checked_call_is_memoised_by_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    from equinox_typed import _checking
+
+    calls: list[str] = []
+    original = _checking.check_items
+
+    def counting(owner: str, items: Any, what: str = "field") -> None:
+        if owner == "Linear.__call__":  # not the construction checks
+            calls.append(what)
+        original(owner, items, what)
+
+    monkeypatch.setattr(_checking, "check_items", counting)
+    linear = nn.Linear(3, 4, key=KEY)
+    calls.clear()
+    linear(jnp.ones(3))
+    assert calls == ["argument", "return value"]
+    linear(jnp.zeros(3))  # same shapes: nothing re-checked
+    assert calls == ["argument", "return value"]
+    nn.Linear(3, 4, key=jax.random.key(5))(jnp.ones(3))  # same sizes, same signature
+    assert len(calls) == 2
+    nn.Linear(3, 2, key=KEY)(jnp.ones(3))  # other sizes: checked again
+    assert len(calls) == 4
+
+
+def test_layer_size_items_bind_sizes_for_outside_checks(typechecker: str) -> None:
+    import typing
+
+    from equinox_typed import _checking
+    from equinox_typed.nn._checked_call import layer_size_items
+
+    linear = nn.Linear(3, 4, key=KEY)
+    hint = typing.get_type_hints(nn.Linear.__call__, include_extras=True)["x"]
+    items = layer_size_items(linear, nn.Linear.__call__)
+    _checking.check_items("Linear.__call__", [*items, ("x", jnp.ones(3), hint)], "argument")
+    with pytest.raises(eqx.TypeCheckError, match=r"(?s)argument `x`.*f32\[5\].*in_features=3"):
+        _checking.check_items("Linear.__call__", [*items, ("x", jnp.ones(5), hint)], "argument")
