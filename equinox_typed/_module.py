@@ -272,8 +272,14 @@ class _ModuleMeta(abc.ABCMeta):
         /,
         strict: bool = False,
         kw_only: bool = False,
+        frozen: bool = True,
         **kwargs: Any,
     ) -> _ModuleMeta:
+        if not frozen:
+            raise TypeError(
+                f"{name}: Modules are always frozen; `frozen=True` may be written (it "
+                f"makes static checkers treat the class as frozen) but not `frozen=False`"
+            )
         annotations: dict[str, Any] = dict(namespace.get("__annotations__", {}))
         abstract: dict[str, set[str]] = {"AbstractVar": set(), "AbstractClassVar": set()}
         for attr, annotation in list(annotations.items()):

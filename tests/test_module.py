@@ -379,3 +379,14 @@ def test_strict_refuses_arrays_in_unshaped_fields() -> None:
 
     with pytest.raises(eqx.TypeCheckError, match="payload.*no shape/dtype"):
         Loose(jnp.ones(3))
+
+
+def test_frozen_class_option() -> None:
+    class Frozen(eqx.Module, frozen=True):
+        a: int
+
+    assert Frozen(1).a == 1
+    with pytest.raises(TypeError, match="always frozen"):
+
+        class Thawed(eqx.Module, frozen=False):  # pyright: ignore
+            a: int
