@@ -390,11 +390,9 @@ def test_transformations_and_serialisation(layer: Any, shape: tuple[int, ...]) -
     def loss(m: Any, x: jax.Array) -> jax.Array:
         return jnp.sum(m(x) ** 2)
 
-    grad = getattr(eqx, "filter_grad", None) or jax.grad
-
     @eqx.filter_jit
     def batched_and_grad(m: Any, xs: jax.Array) -> tuple[jax.Array, Any]:
-        return jax.vmap(m)(xs), grad(loss)(m, xs[1])
+        return jax.vmap(m)(xs), eqx.filter_grad(loss)(m, xs[1])
 
     ys, grads = batched_and_grad(layer, jnp.stack([2 * x, x]))
     np.testing.assert_allclose(ys[1], expected, **close)

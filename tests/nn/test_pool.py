@@ -260,12 +260,10 @@ def test_transformations_and_serialisation(layer: Any, shape: tuple[int, ...]) -
     expected = layer(x)  # eager, checked
     np.testing.assert_array_equal(jax.jit(lambda m, x: m(x))(layer, x), expected)
 
-    grad = getattr(eqx, "filter_grad", None) or jax.grad
-
-    # filter_jit, vmap and (filter_)grad together: one compilation.
+    # filter_jit, vmap and filter_grad together: one compilation.
     @eqx.filter_jit
     def batched_and_grad(xs: jax.Array, m: Any) -> tuple[jax.Array, jax.Array]:
-        return jax.vmap(m)(xs), grad(lambda x, m: jnp.sum(m(x)))(xs[1], m)
+        return jax.vmap(m)(xs), eqx.filter_grad(lambda x, m: jnp.sum(m(x)))(xs[1], m)
 
     ys, dx = batched_and_grad(jnp.stack([-x, x]), layer)
     np.testing.assert_allclose(ys[1], expected, rtol=1e-6)
