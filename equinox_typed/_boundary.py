@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from . import _checking
+from ._call_checks import layer_size_items
 from ._module import BoundMethod, Module, check_tree_modules
 
 __all__ = ["Boundary", "Items", "copy_function_metadata"]
@@ -188,7 +189,7 @@ class Boundary:
         if not self._ready:
             self._prepare()
         labelled = self.label_arguments(args, kwargs)
-        items: Items = []
+        items: Items = self._size_items(labelled)
         for label, value in labelled:
             hint = self._hint_for(label)
             if hint is not None:
@@ -198,6 +199,13 @@ class Boundary:
         for label, value in labelled:
             check_tree_modules(value, path=label)
         return items
+
+    def _size_items(self, labelled: list[tuple[str, Any]]) -> Items:
+        """When ``fun`` is a method of a Module, the items binding the Module's size
+        fields (``in_features``) to the dimension names of the method's annotations."""
+        if not labelled or labelled[0][0] != "self" or not isinstance(labelled[0][1], Module):
+            return []
+        return layer_size_items(labelled[0][1], self._target)
 
     @property
     def checks_return(self) -> bool:

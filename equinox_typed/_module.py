@@ -9,6 +9,7 @@ every annotated field is checked after construction by the engine in ``_checking
 from __future__ import annotations
 
 import abc
+import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -185,6 +186,8 @@ def _is_bare_array_hint(hint: Any) -> bool:
         return bool(_BARE_ARRAY_STRING.search(hint))
     if hint in _BARE_ARRAY_TYPES:
         return True
+    if get_origin(hint) in (collections.abc.Callable, type):
+        return False  # a function of arrays, or a class, is not an array-valued field
     return any(_is_bare_array_hint(arg) for arg in getattr(hint, "__args__", ()))
 
 

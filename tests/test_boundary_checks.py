@@ -197,3 +197,15 @@ def test_boundary_labels_varargs_and_partials() -> None:
     partial = Boundary(eqx.Partial(f, jnp.ones(2)))
     with pytest.raises(eqx.TypeCheckError, match=r"`rest\[0\]`.*"):
         partial.check_arguments((jnp.ones(3),), {})
+
+
+def test_layer_sizes_bind_at_the_boundary_of_a_jitted_layer(typechecker: str) -> None:
+    """`filter_jit(linear)` checks `x` against the layer's own `in_features`."""
+    linear = eqx.nn.Linear(3, 4, key=jax.random.key(0))
+    jitted = eqx.filter_jit(linear)
+    assert jitted(jnp.ones(3)).shape == (4,)
+    with pytest.raises(eqx.TypeCheckError) as info:
+        jitted(jnp.ones(5))
+    message = str(info.value)
+    assert "Linear.__call__: argument `x`" in message
+    assert "in_features=3" in message and "f32[5]" in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import pickle
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import jax
@@ -390,3 +391,10 @@ def test_frozen_class_option() -> None:
 
         class Thawed(eqx.Module, frozen=False):  # pyright: ignore
             a: int
+
+
+def test_strict_accepts_callables_of_arrays() -> None:
+    class WithActivation(eqx.Module, strict=True):
+        activation: Callable[[jax.Array], jax.Array]
+
+    assert WithActivation(jax.nn.relu).activation is jax.nn.relu

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._module import Module
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import resolve_dtype
 
 __all__ = ["PReLU"]

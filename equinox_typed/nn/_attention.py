@@ -12,7 +12,7 @@ import jax.random as jr
 from jaxtyping import Array, Bool, Inexact, PRNGKeyArray
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._dropout import Dropout
 from ._linear import Linear
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from .._module import field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import resolve_dtype
 from ._normalisation import constant
 from ._stateful import State, StatefulLayer, StateIndex

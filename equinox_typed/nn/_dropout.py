@@ -10,7 +10,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 
 from .._module import Module
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import default_float_dtype
 
 __all__ = ["Dropout"]

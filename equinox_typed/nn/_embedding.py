@@ -9,7 +9,7 @@ import jax.random as jr
 from jaxtyping import Array, ArrayLike, Inexact, Int, PRNGKeyArray
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import resolve_dtype
 
 __all__ = ["Embedding"]

@@ -9,7 +9,7 @@ from jaxtyping import Array, Inexact, PRNGKeyArray
 
 from .._checking import TypeCheckError
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import fan_in_limit, resolve_dtype, uniform_init
 
 __all__ = ["Identity", "Linear"]

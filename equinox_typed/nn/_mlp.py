@@ -11,7 +11,7 @@ from jaxtyping import Array, Inexact, PRNGKeyArray
 
 from .._checking import TypeCheckError, get_checks
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._linear import Linear
 
 __all__ = ["MLP"]

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import resolve_dtype
 from ._stateful import NO_STATE, State
 

@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray, Shaped
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._padding import PaddingPairs, as_padding, as_tuple
 
 __all__ = [

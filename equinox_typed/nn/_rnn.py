@@ -10,7 +10,7 @@ import jax.random as jr
 from jaxtyping import Array, Inexact, PRNGKeyArray
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 from ._init import fan_in_limit, resolve_dtype, uniform_init
 
 __all__ = ["GRUCell", "LSTMCell"]

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._module import Module, field
-from ._checked_call import checked_call
+from .._call_checks import checked_call
 
 __all__ = ["RotaryPositionalEmbedding"]
 

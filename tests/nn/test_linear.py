@@ -188,7 +188,7 @@ def test_layer_size_items_bind_sizes_for_outside_checks(typechecker: str) -> Non
     import typing
 
     from equinox_typed import _checking
-    from equinox_typed.nn._checked_call import layer_size_items
+    from equinox_typed._call_checks import layer_size_items
 
     linear = nn.Linear(3, 4, key=KEY)
     hint = typing.get_type_hints(nn.Linear.__call__, include_extras=True)["x"]

@@ -40,7 +40,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast, get_args, get_origin, g
 import jaxtyping
 import numpy as np
 
-from .. import _checking  # pyright: ignore[reportPrivateUsage]  (same package)
+from . import _checking
 
 __all__ = ["checked_call", "layer_size_items"]
 
