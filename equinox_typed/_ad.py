@@ -14,15 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 import jax
-import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 from jax.core import Tracer
 
 from ._checking import checks_active
 from ._filters import combine, is_array, is_inexact_array, is_inexact_array_like, partition
+from ._jax_typed import TreeDef, jacfwd, jacrev, jvp, tree_flatten, vjp, zeros
 from ._module import Module, check_tree_modules
-from ._tree import TreeDef, tree_flatten_typed
 
 __all__ = [
     "OutputStash",
@@ -38,13 +37,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-# JAX's annotations of these are partial (pyright strict sees "partially unknown"
-# types); they are given full signatures once, here.
-_jvp: Callable[..., tuple[Any, Any]] = jax.jvp  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_vjp: Callable[..., tuple[Any, Any, Any]] = jax.vjp  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_jacfwd: Callable[..., Callable[..., Any]] = jax.jacfwd  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_jacrev: Callable[..., Callable[..., Any]] = jax.jacrev  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_zeros: Callable[[Any, Any], Any] = jnp.zeros  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def _to_none(_: Any) -> None:
@@ -56,7 +48,7 @@ def flatten_up_to(treedef: TreeDef, tree: Any, who: str, what: str) -> list[Any]
     leaf position); a ``ValueError`` naming ``who`` and ``what`` if the structures differ.
     """
     try:
-        return list(cast(Any, treedef).flatten_up_to(tree))
+        return treedef.flatten_up_to(tree)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{who}: {what}: {e}") from None
 
@@ -177,7 +169,7 @@ def filter_jvp(
     ```
     """
     primals = tuple(primals)
-    flat_primals, treedef = tree_flatten_typed(primals)
+    flat_primals, treedef = tree_flatten(primals)
     flat_tangents = flatten_up_to(
         treedef,
         _expand_none_tangents(tuple(tangents), primals),
@@ -208,7 +200,7 @@ def filter_jvp(
         # Only outputs carried by *this* JVP trace depend on the tangents; anything
         # else (constants, values built from unperturbed inputs) has a zero tangent.
         trace = _trace_of(leaves[0])
-        out_leaves, out_def = tree_flatten_typed(out)
+        out_leaves, out_def = tree_flatten(out)
         carried = [_trace_of(x) is trace for x in out_leaves]
         kept = [None if c else x for x, c in zip(out_leaves, carried, strict=True)]
         stash.put((out_def, kept, carried))
@@ -216,7 +208,7 @@ def filter_jvp(
 
     dyn_out: list[Any]
     dyn_tangents: list[Any]
-    dyn_out, dyn_tangents = _jvp(
+    dyn_out, dyn_tangents = jvp(
         _perturbed_fn,
         [flat_primals[i] for i in perturbed],
         [flat_tangents[i] for i in perturbed],
@@ -239,7 +231,7 @@ def filter_jvp(
 
 def _zero_cotangent(x: Any) -> Any:
     if is_inexact_array(x):
-        return _zeros(x.shape, x.dtype)
+        return zeros(x.shape, x.dtype)
     return np.zeros(x.shape, dtype=jax.dtypes.float0)
 
 
@@ -254,7 +246,7 @@ class _VJPFn(Module):
         self.out_arrays = out_arrays
 
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
-        leaves, treedef = tree_flatten_typed(self.out_arrays)
+        leaves, treedef = tree_flatten(self.out_arrays)
         ct_leaves = flatten_up_to(
             treedef,
             cotangent,
@@ -302,7 +294,7 @@ def filter_vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) ->
         stash.put((out_static, aux_static))
         return out_dyn, aux_dyn
 
-    out_dyn, pullback, aux_dyn = _vjp(_diff_fn, diff, has_aux=True)
+    out_dyn, pullback, aux_dyn = vjp(_diff_fn, diff, has_aux=True)
     out_static, aux_static = stash.get()
     vjp_fn = _VJPFn(pullback, out_dyn)
     out = combine(out_dyn, out_static)
@@ -316,7 +308,7 @@ def filter_vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) ->
 
 
 def _jacobian(fun: Callable[..., Any], has_aux: bool, reverse: bool) -> Callable[..., Any]:
-    transform = _jacrev if reverse else _jacfwd
+    transform = jacrev if reverse else jacfwd
 
     @functools.wraps(fun)
     def jacobian_fn(x: Any, /, *args: Any, **kwargs: Any) -> Any:

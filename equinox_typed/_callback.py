@@ -11,8 +11,8 @@ import numpy as np
 
 from ._ad import flatten_up_to
 from ._filters import combine, is_array, partition
+from ._jax_typed import tree_flatten
 from ._make_jaxpr import is_shaped
-from ._tree import tree_flatten_typed
 
 _Struct: Callable[[Any, Any], Any] = jax.ShapeDtypeStruct
 
@@ -63,9 +63,9 @@ def filter_pure_callback(
     ```
     """
     dynamic, static = partition((callback, args, kwargs), is_array)
-    in_leaves, in_treedef = tree_flatten_typed(dynamic)
+    in_leaves, in_treedef = tree_flatten(dynamic)
     result_dynamic, result_static = partition(result_shape_dtypes, is_shaped)
-    result_leaves, result_treedef = tree_flatten_typed(result_shape_dtypes)
+    result_leaves, result_treedef = tree_flatten(result_shape_dtypes)
     struct_positions = [i for i, x in enumerate(result_leaves) if is_shaped(x)]
     structs = [
         _Struct(result_leaves[i].shape, result_leaves[i].dtype)
@@ -101,5 +101,5 @@ def filter_pure_callback(
     out_arrays = jax.pure_callback(
         _host, structs, *in_leaves, sharding=sharding, vmap_method=vmap_method
     )
-    result_treedef_dynamic = tree_flatten_typed(result_dynamic)[1]
+    result_treedef_dynamic = tree_flatten(result_dynamic)[1]
     return combine(result_treedef_dynamic.unflatten(out_arrays), result_static)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, overload
 
-import jax
-
 from ._ad import OutputStash, is_jax_value
 from ._filters import combine, partition
+from ._jax_typed import checkpoint
 from ._module import Module, field
 from ._tree import Partial
 
@@ -16,7 +15,6 @@ __all__ = ["filter_checkpoint"]
 
 _sentinel: Any = object()
 
-_checkpoint: Callable[..., Callable[..., Any]] = jax.checkpoint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 class _Checkpointed(Module):
@@ -49,7 +47,7 @@ class _Checkpointed(Module):
             fun, args_, kwargs_ = combine(d, static)
             return stash.split(fun(*args_, **kwargs_))
 
-        remat = _checkpoint(_arrays_only, prevent_cse=self.prevent_cse, policy=self.policy)
+        remat = checkpoint(_arrays_only, prevent_cse=self.prevent_cse, policy=self.policy)
         out_arrays = remat(dynamic)
         return combine(out_arrays, stash.get())
 

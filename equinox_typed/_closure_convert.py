@@ -6,16 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.core
 
 from ._filters import combine, partition
+from ._jax_typed import eval_jaxpr, tree_flatten
 from ._make_jaxpr import filter_make_jaxpr, is_shaped
 from ._module import Module, field
-from ._tree import tree_flatten_typed
 
 __all__ = ["filter_closure_convert"]
 
-_eval_jaxpr: Callable[..., list[Any]] = jax.core.eval_jaxpr  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def _signature(leaves: list[Any]) -> tuple[tuple[tuple[int, ...], Any], ...]:
@@ -50,14 +48,14 @@ class _ClosureConverted(Module):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         dynamic, _ = partition((args, kwargs), is_shaped)
-        leaves, treedef = tree_flatten_typed(dynamic)
+        leaves, treedef = tree_flatten(dynamic)
         if treedef != self.in_treedef or _signature(leaves) != self.in_signature:
             raise ValueError(
                 "filter_closure_convert: the function was converted for arguments with "
                 f"array structure {self.in_treedef} and shapes/dtypes "
                 f"{self.in_signature}; got {treedef} with {_signature(leaves)}"
             )
-        out = _eval_jaxpr(self.jaxpr, self.consts, *leaves)
+        out = eval_jaxpr(self.jaxpr, self.consts, *leaves)
         return combine(self.out_treedef.unflatten(out), self.out_static)
 
 
@@ -88,9 +86,9 @@ def filter_closure_convert(fn: Callable[..., Any], *args: Any, **kwargs: Any) ->
     """
     closed, out_shapes, out_static = filter_make_jaxpr(fn)(*args, **kwargs)
     in_dynamic, _ = partition((args, kwargs), is_shaped)
-    in_leaves, in_treedef = tree_flatten_typed(in_dynamic)
-    out_treedef = tree_flatten_typed(out_shapes)[1]
-    fn_leaves = tree_flatten_typed(fn)[0]
+    in_leaves, in_treedef = tree_flatten(in_dynamic)
+    out_treedef = tree_flatten(out_shapes)[1]
+    fn_leaves = tree_flatten(fn)[0]
     if any(is_shaped(x) for x in fn_leaves):
         # Arrays inside `fn` (a PyTree callable) were jaxpr inputs: make them constants.
         n_fn = sum(1 for x in fn_leaves if is_shaped(x))

@@ -22,10 +22,8 @@ from jax.custom_derivatives import SymbolicZero
 
 from ._ad import OutputStash, flatten_up_to, is_inexact_jax_value, is_jax_value
 from ._filters import combine
-from ._tree import tree_flatten_typed
+from ._jax_typed import asarray, custom_vjp, tree_flatten, zeros
 
-_asarray: Callable[[Any], Any] = jnp.asarray  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_zeros: Callable[[Any, Any], Any] = jnp.zeros  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 __all__ = ["filter_custom_jvp", "filter_custom_vjp"]
 
@@ -34,7 +32,7 @@ class _ArraySlots:
     """Where the array leaves of a tree sit, so they can be swapped for other values."""
 
     def __init__(self, tree: Any) -> None:
-        self.leaves, self.treedef = tree_flatten_typed(tree)
+        self.leaves, self.treedef = tree_flatten(tree)
         self.positions = [i for i, x in enumerate(self.leaves) if is_jax_value(x)]
 
     def forget_arrays(self) -> None:
@@ -58,7 +56,7 @@ def _as_array(x: Any) -> Any:
     """Typed scalar literals (see :func:`is_jax_value`) become arrays, so that user code
     computing with them produces arrays rather than plain Python numbers."""
     if isinstance(x, (bool, int, float, complex)) and is_jax_value(x):
-        return _asarray(x)
+        return asarray(x)
     return x
 
 
@@ -67,12 +65,12 @@ def _materialise_tangent(primal: Any, tangent: Any) -> Any:
     if not is_inexact_jax_value(primal):
         return np.zeros(jnp.shape(primal), dtype=jax.dtypes.float0)
     if tangent is None or isinstance(tangent, SymbolicZero):
-        return _zeros(jnp.shape(primal), jnp.result_type(primal))
+        return zeros(jnp.shape(primal), jnp.result_type(primal))
     return tangent
 
 
 def _output_tangents(out_arrays: Any, tangent_out: Any, who: str) -> Any:
-    leaves, treedef = tree_flatten_typed(out_arrays)
+    leaves, treedef = tree_flatten(out_arrays)
     tangent_leaves = flatten_up_to(
         treedef,
         tangent_out,
@@ -268,7 +266,7 @@ class filter_custom_vjp:
             ]
             return grads, [None] * len(rest_values)
 
-        custom: Any = jax.custom_vjp(_primal)  # pyright: ignore[reportUnknownVariableType]
+        custom = custom_vjp(_primal)
         custom.defvjp(_fwd, _bwd, symbolic_zeros=True)
         out_arrays: Any = custom(vjp_arrays, rest_slots.arrays())
         return combine(out_arrays, out_stash.get())

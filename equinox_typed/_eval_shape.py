@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from ._ad import OutputStash
 from ._filters import combine, partition
+from ._jax_typed import eval_shape
 from ._make_jaxpr import is_shaped
 
 __all__ = ["filter_eval_shape"]
 
-_eval_shape: Callable[..., Any] = jax.eval_shape  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def filter_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -43,5 +41,5 @@ def filter_eval_shape(fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any
         fun_, args_, kwargs_ = combine(d, static)
         return stash.split(fun_(*args_, **kwargs_))
 
-    shapes = _eval_shape(_arrays_only, dynamic)
+    shapes = eval_shape(_arrays_only, dynamic)
     return combine(shapes, stash.get())

@@ -6,15 +6,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from ._ad import OutputStash
 from ._filters import combine, partition
-from ._tree import tree_flatten_typed
+from ._jax_typed import make_jaxpr, tree_flatten
 
 __all__ = ["filter_make_jaxpr", "is_shaped"]
 
-_make_jaxpr: Callable[..., Callable[..., tuple[Any, Any]]] = jax.make_jaxpr  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def is_shaped(x: Any) -> bool:
@@ -47,16 +44,16 @@ def filter_make_jaxpr(
     """
 
     @functools.wraps(fun)
-    def make_jaxpr(*args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
+    def jaxpr_of(*args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
         dynamic, static = partition((fun, args, kwargs), is_shaped)
-        leaves, treedef = tree_flatten_typed(dynamic)
+        leaves, treedef = tree_flatten(dynamic)
         stash: OutputStash[Any] = OutputStash()
 
         def _flat(*flat: Any) -> Any:
             fun_, args_, kwargs_ = combine(treedef.unflatten(flat), static)
             return stash.split(fun_(*args_, **kwargs_))
 
-        closed, out_shapes = _make_jaxpr(_flat, return_shape=True)(*leaves)
+        closed, out_shapes = make_jaxpr(_flat, return_shape=True)(*leaves)
         return closed, out_shapes, stash.get()
 
-    return make_jaxpr
+    return jaxpr_of

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import jax
@@ -12,30 +11,27 @@ from jax.core import Tracer
 from jax.sharding import SingleDeviceSharding
 
 from ._filters import is_array
+from ._jax_typed import Device, device_put, with_sharding_constraint
 
 __all__ = ["filter_shard"]
 
 _T = TypeVar("_T")
 
-# Untyped in JAX; typed here once.
-_constrain: Callable[[Any, Any], Any] = jax.lax.with_sharding_constraint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_put: Callable[[Any, Any], Any] = jax.device_put  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-_Device: type = jax.Device  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 
 def _is_spec(x: Any) -> bool:
-    return x is None or isinstance(x, (jax.sharding.Sharding, _Device))
+    return x is None or isinstance(x, (jax.sharding.Sharding, Device))
 
 
 def _place(x: Any, sharding: Any) -> Any:
     if sharding is None or not is_array(x):
         return x
-    if isinstance(sharding, _Device):
+    if isinstance(sharding, Device):
         sharding = SingleDeviceSharding(sharding)
     if isinstance(x, Tracer):
         # Inside a trace a placement is a constraint for the compiler.
-        return _constrain(x, sharding)
-    return _put(x, sharding)
+        return with_sharding_constraint(x, sharding)
+    return device_put(x, sharding)
 
 
 def filter_shard(x: _T, device_or_shardings: Any) -> _T:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,15 @@ import jax.tree_util as jtu
 import numpy as np
 from jax.core import Tracer
 from jaxtyping import Array, Bool
+
+from ._jax_typed import (
+    KeyPath,
+    TreeDef,
+    keystr,
+    register_pytree_with_keys,
+    tree_flatten,
+    tree_flatten_with_path,
+)
 
 __all__ = [
     "Partial",
@@ -44,50 +53,6 @@ class _Missing(enum.Enum):
 
 
 _MISSING = _Missing.MISSING
-
-
-# --------------------------------------------------------------------------------------
-# Typed access to jax.tree_util
-#
-# jaxlib ships no type information for PyTreeDef or the key entries, so the type
-# checkers see the functions using them as (partially) unknown. These shims are the
-# only places that touch those functions; everything else works with typed values.
-# --------------------------------------------------------------------------------------
-
-
-class TreeDef(Protocol):
-    """The parts of ``jax.tree_util.PyTreeDef`` used in this package."""
-
-    @property
-    def num_nodes(self) -> int: ...
-
-    @property
-    def num_leaves(self) -> int: ...
-
-    def unflatten(self, leaves: Iterable[Any], /) -> Any: ...
-
-
-# A key path as produced by ``jax.tree_util.tree_flatten_with_path``.
-KeyPath = tuple[Any, ...]
-
-
-def tree_flatten_typed(
-    pytree: Any, is_leaf: Callable[[Any], bool] | None = None
-) -> tuple[list[Any], TreeDef]:
-    """``jax.tree_util.tree_flatten`` with a typed tree definition."""
-    leaves, treedef = jtu.tree_flatten(pytree, is_leaf=is_leaf)  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-    return leaves, cast(TreeDef, treedef)
-
-
-def _tree_flatten_with_path(
-    pytree: Any, is_leaf: Callable[[Any], bool] | None = None
-) -> tuple[list[tuple[KeyPath, Any]], TreeDef]:
-    pairs, treedef = jtu.tree_flatten_with_path(pytree, is_leaf=is_leaf)  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-    return pairs, cast(TreeDef, treedef)  # pyright: ignore[reportUnknownVariableType]
-
-
-def _keystr(path: KeyPath) -> str:
-    return jtu.keystr(path)  # pyright: ignore[reportUnknownMemberType]
 
 
 def is_tracer(x: object) -> bool:
@@ -136,7 +101,7 @@ def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], TreeDef]:
         >>> treedef.unflatten(children)
         {'a': (1, 2), 'b': None}
     """
-    return tree_flatten_typed(pytree, is_leaf=_root_only())
+    return tree_flatten(pytree, is_leaf=_root_only())
 
 
 def _open_node(
@@ -425,10 +390,10 @@ def tree_equal(
     """
     if len(pytrees) < 2:
         return True
-    first_leaves, first_treedef = tree_flatten_typed(pytrees[0])
+    first_leaves, first_treedef = tree_flatten(pytrees[0])
     traced_verdicts: list[Bool[Array, ""]] = []
     for other in pytrees[1:]:
-        other_leaves, other_treedef = tree_flatten_typed(other)
+        other_leaves, other_treedef = tree_flatten(other)
         if other_treedef != first_treedef:
             return False
         for a, b in zip(first_leaves, other_leaves):
@@ -486,20 +451,20 @@ def _check_node(
     ancestors: set[int],
     seen: dict[int, KeyPath],
 ) -> None:
-    children, treedef = _tree_flatten_with_path(node, is_leaf=_root_only())
+    children, treedef = tree_flatten_with_path(node, is_leaf=_root_only())
     # Childless nodes (leaves, None, empty containers) may be shared freely: they
     # cannot hold parameters, and singletons such as None and () repeat by nature.
     if treedef.num_nodes == 1:
         return
     node_id = id(node)
-    where = _keystr(path) or "the root"
+    where = keystr(path) or "the root"
     if node_id in ancestors:
         raise ValueError(
             f"tree_check: the {type(node).__name__} node at {where} contains itself "
             "(the tree has a cycle)"
         )
     if node_id in seen:
-        first = _keystr(seen[node_id]) or "the root"
+        first = keystr(seen[node_id]) or "the root"
         raise ValueError(
             f"tree_check: the same {type(node).__name__} object appears at {first} and "
             f"at {where}; a PyTree node must not be shared"
@@ -622,4 +587,4 @@ def _unflatten_partial(func: Callable[..., Any], children: Iterable[Any]) -> Par
     return _make_partial(func, args, keywords)
 
 
-jtu.register_pytree_with_keys(Partial, _flatten_partial, _unflatten_partial)  # pyright: ignore[reportUnknownMemberType]
+register_pytree_with_keys(Partial, _flatten_partial, _unflatten_partial)

@@ -8,20 +8,21 @@ from typing import Any
 import jax.numpy as jnp
 
 from .._module import Module, field
-from .._tree import tree_at, tree_flatten_typed
+from .._jax_typed import tree_flatten
+from .._tree import tree_at
 
 __all__ = ["Shared"]
 
 
 def _describe_tree(tree: Any) -> str:
-    leaves, treedef = tree_flatten_typed(tree)
+    leaves, treedef = tree_flatten(tree)
     shapes = ", ".join(f"{jnp.result_type(x)}{list(jnp.shape(x))}" for x in leaves)
     return f"{treedef} with leaves [{shapes}]"
 
 
 def _same_kind(a: Any, b: Any) -> bool:
-    a_leaves, a_def = tree_flatten_typed(a)
-    b_leaves, b_def = tree_flatten_typed(b)
+    a_leaves, a_def = tree_flatten(a)
+    b_leaves, b_def = tree_flatten(b)
     return a_def == b_def and all(
         jnp.shape(x) == jnp.shape(y) and jnp.result_type(x) == jnp.result_type(y)
         for x, y in zip(a_leaves, b_leaves, strict=True)

@@ -18,10 +18,8 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 
 from .._checking import describe_value, short_dtype
+from .._jax_typed import keystr, register_pytree_with_keys, tree_flatten, tree_flatten_with_path
 from .._module import Module, field
-from .._tree import _keystr  # pyright: ignore[reportPrivateUsage]  (typed shim)
-from .._tree import _tree_flatten_with_path  # pyright: ignore[reportPrivateUsage]
-from .._tree import tree_flatten_typed
 
 __all__ = ["State", "StateIndex", "StatefulLayer", "make_with_state"]
 
@@ -92,14 +90,14 @@ def _leaf_description(leaf: Any) -> str:
 
 def _check_same_kind(what: str, marker: _Marker, old: Any, new: Any) -> None:
     """Refuse ``new`` unless it has the structure, shapes and dtypes of ``old``."""
-    old_leaves, old_def = tree_flatten_typed(old)
-    new_leaves, new_def = tree_flatten_typed(new)
+    old_leaves, old_def = tree_flatten(old)
+    new_leaves, new_def = tree_flatten(new)
     if old_def != new_def:
         raise ValueError(
             f"{what}: the new value for {marker!r} has tree structure {new_def}, "
             f"but the state holds one with structure {old_def}"
         )
-    paths = [_keystr(p) for p, _ in _tree_flatten_with_path(old)[0]]
+    paths = [keystr(p) for p, _ in tree_flatten_with_path(old)[0]]
     for path, a, b in zip(paths, old_leaves, new_leaves, strict=True):
         if jnp.shape(a) != jnp.shape(b) or jnp.result_type(a) != jnp.result_type(b):
             where = f" at {path}" if path else ""
@@ -254,7 +252,7 @@ def _unflatten_state(markers: tuple[_Marker, ...], children: Any) -> State:
     return State._from_values(dict(zip(markers, children)))  # pyright: ignore[reportPrivateUsage]
 
 
-jtu.register_pytree_with_keys(  # pyright: ignore[reportUnknownMemberType]
+register_pytree_with_keys(
     State, _flatten_state_with_keys, _unflatten_state, _flatten_state
 )
 
