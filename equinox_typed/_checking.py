@@ -16,16 +16,17 @@ import contextlib
 import os
 import re
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Final, Literal, TypeAlias, Union, get_args, get_origin
 
-import jax.tree_util as jtu
 import jaxtyping
 import numpy as np
 import typeguard
 from beartype.door import is_bearable
 from jax._src import array as _jax_array
 from jax._src import core as _jax_core
+
+from ._jax_typed import jaxtyped, tree_flatten
 
 __all__ = [
     "CheckMode",
@@ -94,7 +95,7 @@ def set_checks(mode: CheckMode) -> CheckMode:
 
 
 @contextlib.contextmanager
-def checks(mode: CheckMode) -> Iterator[None]:
+def checks(mode: CheckMode) -> Generator[None, None, None]:
     """Context manager form of :func:`set_checks`.
 
     ```python
@@ -160,7 +161,7 @@ _BACKENDS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 }
 
 
-@jaxtyping.jaxtyped(typechecker=None)
+@jaxtyped(typechecker=None)
 def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
     """Index of the first item whose value does not match its hint, or -1.
 
@@ -183,7 +184,8 @@ _ARRAY_IMPL: Final[type] = _jax_array.ArrayImpl
 
 
 def _leaf_signature(leaf: Any) -> Any:
-    kind = type(leaf)
+    as_object: object = leaf  # pyright infers type(<Any>) as type[Unknown]
+    kind = type(as_object)
     if kind is _ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
         return (kind, leaf.shape, leaf.dtype)
     shape = getattr(leaf, "shape", None)
@@ -199,7 +201,7 @@ def abstract_signature(tree: Any) -> Any:
     the same array shapes/dtypes/types, and equal non-array leaves. The key is unhashable
     when some part of the tree is; :class:`SignatureMemo` then simply does not memoise.
     """
-    leaves, treedef = jtu.tree_flatten(tree)
+    leaves, treedef = tree_flatten(tree)
     # Hashability is found out by the memo's lookup, which hashes anyway.
     return (_generation, treedef, tuple(map(_leaf_signature, leaves)))
 
@@ -245,10 +247,10 @@ _DTYPE_CODES: Final = {
 
 def short_dtype(dtype: Any) -> str:
     """``float32`` -> ``f32``, ``bfloat16`` -> ``bf16``, ``bool`` -> ``bool``."""
-    name = np.dtype(dtype).name
+    name: str = np.dtype(dtype).name
     match = re.fullmatch(r"([a-z]+?)(\d+)", name)
     if match and match.group(1) in _DTYPE_CODES:
-        return _DTYPE_CODES[match.group(1)] + match.group(2)
+        return f"{_DTYPE_CODES[match.group(1)]}{match.group(2)}"
     return name
 
 

@@ -14,6 +14,8 @@ import jax
 import jax.tree_util as jtu
 import numpy as np
 
+from ._jax_typed import tree_flatten
+
 __all__ = [
     "combine",
     "filter",
@@ -27,7 +29,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_ARRAY_TYPES: tuple[type, ...] = (jax.Array, np.ndarray, np.generic)
+_ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 _SCALAR_TYPES: tuple[type, ...] = (bool, int, float, complex)
 _INEXACT_SCALAR_TYPES: tuple[type, ...] = (float, complex)
 
@@ -159,15 +161,14 @@ def filter(
     params = eqx.filter(model, eqx.is_inexact_array)
     ```
     """
-    leaves, treedef = jtu.tree_flatten(pytree, is_leaf=is_leaf)
+    leaves, treedef = tree_flatten(pytree, is_leaf=is_leaf)
     mask = _leaf_mask(filter_spec, pytree, is_leaf)
     if inverse:
-        return treedef.unflatten(
-            [replace if m else x for x, m in zip(leaves, mask, strict=True)]
-        )
-    return treedef.unflatten(
-        [x if m else replace for x, m in zip(leaves, mask, strict=True)]
-    )
+        kept = [replace if m else x for x, m in zip(leaves, mask, strict=True)]
+    else:
+        kept = [x if m else replace for x, m in zip(leaves, mask, strict=True)]
+    filtered: _T = treedef.unflatten(kept)
+    return filtered
 
 
 def partition(
@@ -190,7 +191,7 @@ def partition(
     model = eqx.combine(params, static)
     ```
     """
-    leaves, treedef = jtu.tree_flatten(pytree, is_leaf=is_leaf)
+    leaves, treedef = tree_flatten(pytree, is_leaf=is_leaf)
     mask = _leaf_mask(filter_spec, pytree, is_leaf)
     left = [x if m else replace for x, m in zip(leaves, mask, strict=True)]
     right = [replace if m else x for x, m in zip(leaves, mask, strict=True)]
@@ -199,6 +200,13 @@ def partition(
 
 def _is_none(x: Any) -> bool:
     return x is None
+
+
+def _none_or(is_leaf: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    def none_or_leaf(x: Any) -> bool:
+        return x is None or is_leaf(x)
+
+    return none_or_leaf
 
 
 def combine(*pytrees: _T, is_leaf: Callable[[Any], bool] | None = None) -> _T:
@@ -215,18 +223,12 @@ def combine(*pytrees: _T, is_leaf: Callable[[Any], bool] | None = None) -> _T:
     """
     if not pytrees:
         raise TypeError("combine() needs at least one PyTree")
-    if is_leaf is None:
-        leaf_fn: Callable[[Any], bool] = _is_none
-    else:
-        user_is_leaf = is_leaf
-
-        def leaf_fn(x: Any) -> bool:
-            return x is None or user_is_leaf(x)
+    leaf_fn = _is_none if is_leaf is None else _none_or(is_leaf)
 
     first, *rest = pytrees
-    leaves, treedef = jtu.tree_flatten(first, is_leaf=leaf_fn)
+    leaves, treedef = tree_flatten(first, is_leaf=leaf_fn)
     others = [treedef.flatten_up_to(t) for t in rest]
-    merged = []
+    merged: list[Any] = []
     for i, x in enumerate(leaves):
         if x is None:
             for other in others:
@@ -234,4 +236,5 @@ def combine(*pytrees: _T, is_leaf: Callable[[Any], bool] | None = None) -> _T:
                     x = other[i]
                     break
         merged.append(x)
-    return treedef.unflatten(merged)
+    combined: _T = treedef.unflatten(merged)
+    return combined

@@ -174,8 +174,20 @@ device_put: Callable[[Any, Any], Any] = jax.device_put  # pyright: ignore[report
 # The class of devices (jaxlib's, unannotated): only used in `isinstance` tests.
 Device: type = jax.Device  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
-# jaxtyping's decorator: its `typechecker` parameter's type is unknown to pyright.
-jaxtyped: Callable[..., Any] = jaxtyping.jaxtyped  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _JaxTyped(Protocol):
+    """``jaxtyping.jaxtyped`` in its decorator-factory form: the decorated function runs
+    in a fresh dimension memo, with no type checker of jaxtyping's own."""
+
+    def __call__(self, *, typechecker: None) -> Callable[[_F], _F]: ...
+
+
+# Its `typechecker` parameter's type is unknown to pyright.
+jaxtyped: _JaxTyped = jaxtyping.jaxtyped  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 
 # --------------------------------------------------------------------------------------
 # Array constructors whose dtype/device parameters are untyped in the checkers' view.
