@@ -31,7 +31,9 @@ import typing
 from collections.abc import Callable
 from typing import Any, Final
 
-from . import _checking
+# Absolute: pyright reports `from . import _checking` as private usage, since the
+# package's __init__ imports names from it.
+import equinox_typed._checking as _checking
 from ._call_checks import layer_size_items
 from ._module import BoundMethod, Module, check_tree_modules
 

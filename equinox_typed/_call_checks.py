@@ -40,7 +40,9 @@ from typing import Any, Final, ParamSpec, TypeVar, cast, get_args, get_origin, g
 import jaxtyping
 import numpy as np
 
-from . import _checking
+# Absolute: pyright reports `from . import _checking` as private usage, since the
+# package's __init__ imports names from it.
+import equinox_typed._checking as _checking
 
 __all__ = ["checked_call", "layer_size_items"]
 

@@ -9,7 +9,9 @@ from typing import Any, Final
 import jax
 import jax.tree_util as jtu
 
-from . import _checking
+# Absolute: pyright reports `from . import _checking` as private usage, since the
+# package's __init__ imports names from it.
+import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
 from ._filters import is_inexact_array
 

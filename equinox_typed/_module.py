@@ -9,7 +9,6 @@ every annotated field is checked after construction by the engine in ``_checking
 from __future__ import annotations
 
 import abc
-import collections.abc
 import dataclasses
 import functools
 import inspect
@@ -20,11 +19,15 @@ import types
 import warnings
 from collections.abc import Callable
 from typing import (
+    TYPE_CHECKING,
     Any,
+    ClassVar,
+    Final,
     ForwardRef,
     Generic,
     Literal,
     TypeVar,
+    cast,
     get_origin,
     get_type_hints,
 )
@@ -33,8 +36,17 @@ import jax
 import jax.tree_util as jtu
 import numpy as np
 
-from . import _checking
+# Absolute: pyright reports `from . import _checking` as private usage, since the
+# package's __init__ imports names from it.
+import equinox_typed._checking as _checking
 from ._checking import TypeCheckError
+from ._jax_typed import (
+    KeyEntry,
+    keystr,
+    register_pytree_with_keys,
+    tree_flatten,
+    tree_flatten_with_path,
+)
 
 __all__ = [
     "AbstractClassVar",
@@ -114,18 +126,25 @@ def field(
 # Methods looked up on instances are PyTrees (BoundMethod), so they can be transformed.
 
 
+# `_instance_dict_note`: pyright types `instance.__dict__` of a class with a custom
+# metaclass as the metaclass's (a read-only mappingproxy); where a Module instance's
+# `__dict__` is written, it is held in an `Any` variable (free, unlike `vars(obj)`).
+
+
 class _wrap_method:
     """Class-attribute descriptor that binds a method as a :class:`BoundMethod` Module."""
 
     def __init__(self, method: types.FunctionType) -> None:
         self.method = method
         self.__isabstractmethod__ = getattr(method, "__isabstractmethod__", False)
-        functools.update_wrapper(self, method)
+        # Copies the method's name, docstring... onto this descriptor; typeshed types the
+        # wrapper as a callable, which a descriptor need not be.
+        functools.update_wrapper(cast(Any, self), method)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self.method
-        bound = object.__new__(BoundMethod)
+        bound: Any = object.__new__(BoundMethod)  # Any: see `_instance_dict_note`
         bound.__dict__.update(__func__=self.method, __self__=instance)
         return bound
 
@@ -181,12 +200,15 @@ _BARE_ARRAY_STRING = re.compile(
 )
 
 
+_CALLABLE_ORIGIN: Final = get_origin(Callable[..., Any])  # collections.abc.Callable
+
+
 def _is_bare_array_hint(hint: Any) -> bool:
     if isinstance(hint, str):
         return bool(_BARE_ARRAY_STRING.search(hint))
     if hint in _BARE_ARRAY_TYPES:
         return True
-    if get_origin(hint) in (collections.abc.Callable, type):
+    if get_origin(hint) in (_CALLABLE_ORIGIN, type):
         return False  # a function of arrays, or a class, is not an array-valued field
     return any(_is_bare_array_hint(arg) for arg in getattr(hint, "__args__", ()))
 
@@ -240,11 +262,11 @@ def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[An
     return lambda d: ()
 
 
-def _register_pytree(cls: type) -> None:
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+def _register_pytree(cls: type[Module]) -> None:
+    fields = dataclasses.fields(cls)
     dynamic = tuple(f.name for f in fields if not f.metadata.get("static", False))
     static = tuple(f.name for f in fields if f.metadata.get("static", False))
-    keys = tuple(jtu.GetAttrKey(name) for name in dynamic)
+    keys: tuple[KeyEntry, ...] = tuple(jtu.GetAttrKey(name) for name in dynamic)
     get_dynamic, get_static = _tuple_getter(dynamic), _tuple_getter(static)
 
     # Flattening is on the hot path of every transformation call: keep it to two C calls.
@@ -257,13 +279,13 @@ def _register_pytree(cls: type) -> None:
         return tuple(zip(keys, children)), aux
 
     def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)  # Any: see `_instance_dict_note`
         d = obj.__dict__
         d.update(zip(dynamic, children))
         d.update(zip(static, aux))
         return obj
 
-    jtu.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
 
 
 class _ModuleMeta(abc.ABCMeta):
@@ -297,35 +319,36 @@ class _ModuleMeta(abc.ABCMeta):
                 namespace[attr] = _wrap_method(value)
         user_init = _has_user_init(namespace, bases)
 
-        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        new_cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        cls: Any = new_cls  # its `_eqx_*` attributes are set dynamically below
         dataclasses.dataclass(
             cls, init=not user_init, repr=False, eq=False, kw_only=kw_only
         )
         if not user_init:
-            cls.__init__._eqx_generated = True  # type: ignore[misc]
+            cls.__init__._eqx_generated = True
         if strict:
             _check_strict_class(cls, annotations)
 
-        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-        cls._eqx_fields = fields  # type: ignore[attr-defined]
-        cls._eqx_field_names = frozenset(f.name for f in fields)  # type: ignore[attr-defined]
-        cls._eqx_converters = tuple(  # type: ignore[attr-defined]
+        fields = dataclasses.fields(cls)
+        cls._eqx_fields = fields
+        cls._eqx_field_names = frozenset(f.name for f in fields)
+        cls._eqx_converters = tuple(
             (f.name, f.metadata["converter"]) for f in fields if "converter" in f.metadata
         )
-        cls._eqx_check_inits = tuple(  # type: ignore[attr-defined]
+        cls._eqx_check_inits = tuple(
             klass.__dict__["__check_init__"]
             for klass in cls.__mro__
             if "__check_init__" in klass.__dict__
         )
-        cls._eqx_strict = strict  # type: ignore[attr-defined]
-        cls._eqx_plan = None  # type: ignore[attr-defined]  # built on first check
+        cls._eqx_strict = strict
+        cls._eqx_plan = None  # built on first check
         _register_pytree(cls)
-        return cls
+        return new_cls
 
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __call__(cls: Any, *args: Any, **kwargs: Any) -> Any:  # cls: see `__new__`
         missing = cls.__dict__.get("_eqx_unimplemented")
         if missing is None:
-            missing = cls._eqx_unimplemented = _unimplemented(cls)  # type: ignore[attr-defined]
+            missing = cls._eqx_unimplemented = _unimplemented(cls)
         if missing:
             raise TypeError(
                 f"Can't instantiate abstract class {cls.__qualname__}: it does not "
@@ -335,13 +358,13 @@ class _ModuleMeta(abc.ABCMeta):
         key = id(self)
         _INITIALISING.add(key)
         try:
-            cls.__init__(self, *args, **kwargs)  # type: ignore[misc]
+            cls.__init__(self, *args, **kwargs)
             _finish_fields(cls, self)
         finally:
             _INITIALISING.discard(key)
         if _checking.checks_active():
             check_module(self)
-        for check_init in cls._eqx_check_inits:  # type: ignore[attr-defined]
+        for check_init in cls._eqx_check_inits:
             check_init(self)
         return self
 
@@ -349,7 +372,7 @@ class _ModuleMeta(abc.ABCMeta):
 def _finish_fields(cls: Any, self: Any) -> None:
     """Fill defaults a custom ``__init__`` left out, run converters, refuse gaps."""
     d = self.__dict__
-    unset = []
+    unset: list[str] = []
     for f in cls._eqx_fields:
         if f.name in d:
             continue
@@ -383,10 +406,9 @@ class _FieldPlan:
         self.names = tuple(hints)
         self.labels = tuple(f".{name}" for name in hints)
         self.hints = tuple(hints.values())
-        used = set().union(*map(_checking.dimension_names, self.hints)) if hints else set()
-        self.int_dims = tuple(
-            f.name for f in dataclasses.fields(cls) if f.name in used  # type: ignore[arg-type]
-        )
+        used: set[str] = set()
+        used = used.union(*map(_checking.dimension_names, self.hints))
+        self.int_dims = tuple(f.name for f in dataclasses.fields(cls) if f.name in used)
         self.strict = bool(getattr(cls, "_eqx_strict", False))
         self.memo = _checking.SignatureMemo()
 
@@ -417,8 +439,8 @@ def _resolve_field_hints(cls: type) -> dict[str, Any]:
                         f"{annotation!r} of field {name!r}; it will not be checked",
                         stacklevel=4,
                     )
-    hints = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    hints: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
         hint = resolved.get(f.name, Any)
         if hint is Any or hint is object:
             continue
@@ -443,11 +465,11 @@ def _has_forward_reference(hint: Any) -> bool:
 
 
 def _plan(cls: Any) -> _FieldPlan:
-    plan = cls.__dict__.get("_eqx_plan")
+    plan: _FieldPlan | None = cls.__dict__.get("_eqx_plan")
     if plan is None:
         plan = _FieldPlan(cls)
         cls._eqx_plan = plan
-    return plan  # type: ignore[no-any-return]
+    return plan
 
 
 def check_module(module: Any, path: str = "") -> None:
@@ -505,9 +527,9 @@ def check_tree_modules(tree: Any, path: str = "") -> None:
     - ``tree``: any PyTree.
     - ``path``: the name of ``tree`` in errors (``"model"``), prefixed to key paths.
     """
-    for key_path, node in jtu.tree_flatten_with_path(tree, is_leaf=_is_module)[0]:
+    for key_path, node in tree_flatten_with_path(tree, is_leaf=_is_module)[0]:
         if isinstance(node, Module):
-            _check_module_and_children(node, path + jtu.keystr(key_path))
+            _check_module_and_children(node, path + keystr(key_path))
 
 
 def _check_module_and_children(module: Module, path: str) -> None:
@@ -516,9 +538,9 @@ def _check_module_and_children(module: Module, path: str) -> None:
     def is_child_module(x: Any) -> bool:
         return x is not module and isinstance(x, Module)
 
-    for key_path, child in jtu.tree_flatten_with_path(module, is_leaf=is_child_module)[0]:
+    for key_path, child in tree_flatten_with_path(module, is_leaf=is_child_module)[0]:
         if isinstance(child, Module):
-            _check_module_and_children(child, path + jtu.keystr(key_path))
+            _check_module_and_children(child, path + keystr(key_path))
 
 
 # ---------------------------------------------------------------------------------------
@@ -547,14 +569,20 @@ class Module(metaclass=_ModuleMeta):
     ```
     """
 
+    if TYPE_CHECKING:
+        # For the checkers only (no field is created): what the metaclass sets up.
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+        _eqx_field_names: ClassVar[frozenset[str]]
+
     def __setattr__(self, name: str, value: Any) -> None:
         if id(self) in _INITIALISING:
-            if name not in type(self)._eqx_field_names:  # type: ignore[attr-defined]
+            if name not in type(self)._eqx_field_names:
                 raise AttributeError(
                     f"{type(self).__qualname__} has no field {name!r}: declare it with "
                     f"an annotation in the class body before assigning it in __init__"
                 )
-            self.__dict__[name] = value
+            d: Any = self.__dict__  # Any: see `_instance_dict_note`
+            d[name] = value
             return
         raise dataclasses.FrozenInstanceError(
             f"cannot assign to field {name!r} of {type(self).__qualname__}: Modules are "
@@ -577,7 +605,7 @@ class Module(metaclass=_ModuleMeta):
         return tree_equal(self, other)
 
     def __hash__(self) -> int:
-        leaves, treedef = jtu.tree_flatten(self)
+        leaves, treedef = tree_flatten(self)
         return hash((treedef, tuple(leaves)))
 
 
@@ -609,8 +637,10 @@ class BoundMethod(Module):
     def __wrapped__(self) -> Any:
         return self.__func__
 
+    # pyright mistakes this for an override of `type.__name__` (for subclasses of a class
+    # with a custom metaclass it looks names up on `type`): a false positive.
     @property
-    def __name__(self) -> str:  # type: ignore[override]
+    def __name__(self) -> str:  # pyright: ignore[reportIncompatibleVariableOverride]
         return self.__func__.__name__
 
     @property

@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 
-from . import _checking
+# Absolute: pyright reports `from . import _checking` as private usage, since the
+# package's __init__ imports names from it.
+import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
 from ._filters import if_array, is_array
 from ._jit import Donate
