@@ -36,6 +36,15 @@ import numpy as np
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
+from ._jax_typed import (
+    TreeDef,
+    jit,
+    keystr,
+    register_pytree_node,
+    tree_flatten,
+    tree_flatten_with_path,
+    zeros,
+)
 from ._module import Module
 
 __all__ = ["Donate", "filter_jit"]
@@ -47,7 +56,7 @@ Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-exc
 _DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-first")
 
 # What is traced. Matches `eqx.is_array`; a tuple so `isinstance` is a single C call.
-_ARRAY_TYPES: Final[tuple[type, ...]] = (jax.Array, np.ndarray, np.generic)
+_ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 
 # Exact types known to be arrays: a set lookup is several times cheaper than
 # `isinstance` against the tuple above, which remains the fallback (tracers, subclasses).
@@ -55,7 +64,7 @@ _ARRAY_TYPES: Final[tuple[type, ...]] = (jax.Array, np.ndarray, np.generic)
 _NONES: Final = itertools.repeat(None)
 
 _KNOWN_ARRAY_TYPES: Final[frozenset[type]] = frozenset(
-    {type(jax.numpy.zeros(())), np.ndarray, np.float32, np.float64, np.int32, np.int64}
+    {type(zeros(())), np.ndarray, np.float32, np.float64, np.int32, np.int64}
 )
 
 
@@ -64,7 +73,7 @@ _KNOWN_ARRAY_TYPES: Final[frozenset[type]] = frozenset(
 # C++ dispatch hashes and compares it without calling back into Python. The checking
 # token is None when this call is not checked and the typechecker's name when it is:
 # signatures seen with checks on are traced -- and so checked -- once per backend.
-_Static: TypeAlias = tuple[Any, tuple[Any, ...], str | None]
+_Static: TypeAlias = tuple[TreeDef, tuple[Any, ...], str | None]
 
 
 class _StaticOutput:
@@ -76,7 +85,7 @@ class _StaticOutput:
 
     __slots__ = ("treedef", "leaves")
 
-    def __init__(self, treedef: Any, leaves: tuple[Any, ...]) -> None:
+    def __init__(self, treedef: TreeDef, leaves: tuple[Any, ...]) -> None:
         self.treedef = treedef
         self.leaves = leaves
 
@@ -85,9 +94,7 @@ class _StaticOutput:
         return self.treedef.unflatten([next(it) if x is None else x for x in self.leaves])
 
 
-jtu.register_pytree_node(
-    _StaticOutput, lambda s: ((), s), lambda aux, _: aux  # pyright: ignore[reportUnknownLambdaType]
-)
+register_pytree_node(_StaticOutput, lambda s: ((), s), lambda aux, _: aux)
 
 
 def split_output(out: Any) -> tuple[Any, _StaticOutput | None]:
@@ -97,7 +104,7 @@ def split_output(out: Any) -> tuple[Any, _StaticOutput | None]:
     else ``(array_leaves, static)`` with ``static.rebuild(array_leaves)`` the original.
     Shared with ``filter_pmap``.
     """
-    leaves, treedef = jtu.tree_flatten(out)
+    leaves, treedef = tree_flatten(out)
     if all(isinstance(x, _ARRAY_TYPES) for x in leaves):
         return out, None
     dynamic = [x for x in leaves if isinstance(x, _ARRAY_TYPES)]
@@ -122,10 +129,6 @@ def _rebuild_inputs(static: _Static, dynamic: list[Any]) -> Any:
 # Errors for unhashable static parts.
 
 
-def _is_module(x: Any) -> bool:
-    return isinstance(x, Module)
-
-
 def _unhashable_parts(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Key paths (and values) of the non-array parts of ``tree`` that cannot be hashed:
     leaves, and static fields of the Modules inside it."""
@@ -133,10 +136,10 @@ def _unhashable_parts(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
     def stop(x: Any) -> bool:
         return x is not tree and isinstance(x, Module)
 
-    for key_path, node in jtu.tree_flatten_with_path(tree, is_leaf=stop)[0]:
-        where = path + jtu.keystr(key_path)
+    for key_path, node in tree_flatten_with_path(tree, is_leaf=stop)[0]:
+        where = path + keystr(key_path)
         if isinstance(node, Module):
-            for f in dataclasses.fields(node):  # type: ignore[arg-type]
+            for f in dataclasses.fields(node):
                 if f.metadata.get("static", False):
                     value = node.__dict__[f.name]
                     try:
@@ -221,7 +224,8 @@ class Compiled(Generic[_R]):
                 "structure or static (non-array) values"
             )
         out, extra = self.compiled(*dynamic)
-        return out if extra is None else extra.rebuild(out)  # type: ignore[no-any-return]
+        result: _R = out if extra is None else extra.rebuild(out)
+        return result
 
 
 class _Jitted(Protocol[_P, _R]):
@@ -243,7 +247,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     n_fun_leaves = len(fun_leaves)
     n_fun_arrays = sum(isinstance(x, _ARRAY_TYPES) for x in fun_leaves)
     known, array_types = _KNOWN_ARRAY_TYPES, _ARRAY_TYPES
-    flatten = jtu.tree_flatten
+    flatten = tree_flatten
     checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
     # The concrete arguments of the calls being dispatched with checks on, innermost
     # last: a trace of such a call checks them (see `run`).
@@ -277,9 +281,9 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     name = getattr(fun, "__name__", "fun")
     traced = _renamed(traced, name, getattr(fun, "__qualname__", name))
     if donate_argnums:
-        inner = jax.jit(traced, static_argnums=0, donate_argnums=donate_argnums)
+        inner = jit(traced, static_argnums=0, donate_argnums=donate_argnums)
     else:
-        inner = jax.jit(traced, static_argnums=0)
+        inner = jit(traced, static_argnums=0)
 
     def split(args: tuple[Any, ...], kwargs: dict[str, Any], token: str | None) -> tuple[Any, ...]:
         """``(static, *dynamic_groups)`` for a call: one flatten, one pass over leaves."""
@@ -351,7 +355,10 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
             lowered = inner.lower(*parts)
         finally:
             pending.pop()
-        return Lowered(lowered, parts[0], lambda a, k: split(a, k, token))
+        def split_like(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+            return split(args, kwargs, token)
+
+        return Lowered(lowered, parts[0], split_like)
 
     wrapper = jitted if except_first or silence else jitted_fast
     copy_function_metadata(wrapper, fun)
