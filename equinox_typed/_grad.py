@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-import jax
-import jax.tree_util as jtu
-
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
-from ._boundary import Boundary, copy_function_metadata
+from ._boundary import Boundary, Items, copy_function_metadata
 from ._filters import is_inexact_array
+from ._jax_typed import tree_flatten, value_and_grad
 
 __all__ = ["filter_grad", "filter_value_and_grad"]
 
@@ -36,19 +34,20 @@ def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> 
                 f"positional argument, but was called without positional arguments"
             )
         first, rest = args[0], args[1:]
-        leaves, treedef = jtu.tree_flatten(first)
+        leaves, treedef = tree_flatten(first)
         mask = [is_inexact_array(x) for x in leaves]
         diff = [x for x, m in zip(leaves, mask, strict=True) if m]
 
         def differentiated(diff_leaves: list[Any]) -> Any:
             it = iter(diff_leaves)
-            x = jtu.tree_unflatten(
-                treedef, [next(it) if m else y for y, m in zip(leaves, mask, strict=True)]
+            x = treedef.unflatten(
+                [next(it) if m else y for y, m in zip(leaves, mask, strict=True)]
             )
             return fun(x, *rest, **kwargs)
 
         checking = _checking.checks_active()
         key: Any = None
+        items: Items | None = None
         if checking:
             key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
             items = None if key in boundary.memo else boundary.check_arguments(args, kwargs)
@@ -63,7 +62,7 @@ def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> 
                 boundary.memo.add(out_key)
             boundary.memo.add(key)
         it = iter(diff_grads)
-        grad = jtu.tree_unflatten(treedef, [next(it) if m else None for m in mask])
+        grad = treedef.unflatten([next(it) if m else None for m in mask])
         return out, grad
 
     return value_and_grad
@@ -74,9 +73,9 @@ def _value_and_grad(
 ) -> tuple[tuple[Any, Any], list[Any]]:
     """``((value, aux_or_None), grads)`` of ``f`` at ``diff``."""
     if has_aux:
-        (value, aux), grads = jax.value_and_grad(f, has_aux=True)(diff)
+        (value, aux), grads = value_and_grad(f, has_aux=True)(diff)
         return (value, aux), grads
-    value, grads = jax.value_and_grad(f)(diff)
+    value, grads = value_and_grad(f)(diff)
     return (value, None), grads
 
 
@@ -95,7 +94,11 @@ def filter_value_and_grad(
     ```
     """
     if fun is _MISSING:
-        return lambda f: filter_value_and_grad(f, has_aux=has_aux)
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return filter_value_and_grad(f, has_aux=has_aux)
+
+        return decorator
     impl = _make_value_and_grad(fun, has_aux, "filter_value_and_grad")
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -129,7 +132,11 @@ def filter_grad(fun: Any = _MISSING, *, has_aux: bool = False) -> Any:
     ```
     """
     if fun is _MISSING:
-        return lambda f: filter_grad(f, has_aux=has_aux)
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return filter_grad(f, has_aux=has_aux)
+
+        return decorator
     impl = _make_value_and_grad(fun, has_aux, "filter_grad")
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
