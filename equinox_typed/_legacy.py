@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-import jax
 import jax.tree_util as jtu
 
 from ._filters import combine, partition
+from ._jax_typed import TreeDef, jit, tree_flatten, value_and_grad
 
 __all__ = ["gradf", "jitf", "value_and_grad_f"]
 
@@ -25,11 +25,24 @@ def _masks(
 ) -> Any:
     """A tree of bools shaped like ``args``: which leaves the filter selects."""
     if filter_fn is not None:
-        return jtu.tree_map(lambda x: bool(filter_fn(x)), args)
-    tree = filter_tree if isinstance(filter_tree, tuple) else (filter_tree,)
+        select = filter_fn
+
+        def selected(x: Any) -> bool:
+            return bool(select(x))
+
+        return jtu.tree_map(selected, args)
+    # (cast: pyright narrows `Any` by isinstance to a tuple of unknown items)
+    if isinstance(filter_tree, tuple):
+        tree = cast("tuple[object, ...]", filter_tree)
+    else:
+        tree = (filter_tree,)
+
+    def given(_: Any, m: Any) -> bool:
+        return bool(m)
+
     try:
         # Leaf by leaf: every leaf of the arguments needs its own bool.
-        return jtu.tree_map(lambda _, m: bool(m), args, tree)
+        return jtu.tree_map(given, args, tree)
     except ValueError as e:
         raise ValueError(
             f"filter_tree must have the structure of the positional arguments: {e}"
@@ -47,9 +60,9 @@ class _Hashable:
     __slots__ = ("tree", "_key")
 
     def __init__(self, tree: Any) -> None:
-        leaves, treedef = jtu.tree_flatten(tree)
+        leaves, treedef = tree_flatten(tree)
         self.tree = tree
-        self._key = (treedef, tuple(leaves))
+        self._key: tuple[TreeDef, tuple[Any, ...]] = (treedef, tuple(leaves))
 
     def __hash__(self) -> int:
         return hash(self._key)
@@ -82,7 +95,7 @@ def jitf(
     """
     _require_one("jitf", filter_fn, filter_tree)
 
-    @functools.partial(jax.jit, static_argnums=1, **jit_kwargs)
+    @functools.partial(jit, static_argnums=1, **jit_kwargs)
     def compiled(dynamic: Any, static: _Hashable) -> Any:
         return fun(*combine(dynamic, static.tree))
 
@@ -126,7 +139,7 @@ def value_and_grad_f(
         def inner(d: Any) -> Any:
             return fun(combine(d, nondiff), *rest, **kwargs)
 
-        return jax.value_and_grad(inner, has_aux=has_aux, **gradkwargs)(diff)
+        return value_and_grad(inner, has_aux=has_aux, **gradkwargs)(diff)
 
     return wrapper
 
