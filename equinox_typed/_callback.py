@@ -11,10 +11,9 @@ import numpy as np
 
 from ._ad import flatten_up_to
 from ._filters import combine, is_array, partition
-from ._jax_typed import tree_flatten
+from ._jax_typed import shape_dtype_struct, tree_flatten
 from ._make_jaxpr import is_shaped
 
-_Struct: Callable[[Any, Any], Any] = jax.ShapeDtypeStruct
 
 __all__ = ["filter_pure_callback"]
 
@@ -68,7 +67,7 @@ def filter_pure_callback(
     result_leaves, result_treedef = tree_flatten(result_shape_dtypes)
     struct_positions = [i for i, x in enumerate(result_leaves) if is_shaped(x)]
     structs = [
-        _Struct(result_leaves[i].shape, result_leaves[i].dtype)
+        shape_dtype_struct(result_leaves[i].shape, result_leaves[i].dtype)
         for i in struct_positions
     ]
 

@@ -55,6 +55,7 @@ __all__ = [
     "pmap",
     "register_pytree_node",
     "register_pytree_with_keys",
+    "shape_dtype_struct",
     "tree_flatten",
     "tree_flatten_with_path",
     "tree_structure",
@@ -170,6 +171,9 @@ eval_jaxpr: Callable[..., list[Any]] = jax.core.eval_jaxpr  # pyright: ignore[re
 custom_vjp: Callable[[Callable[..., Any]], Any] = jax.custom_vjp
 with_sharding_constraint: Callable[[Any, Any], Any] = jax.lax.with_sharding_constraint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 device_put: Callable[[Any, Any], Any] = jax.device_put  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
+# `jax.ShapeDtypeStruct`'s constructor is unannotated (mypy: an untyped call).
+shape_dtype_struct: Callable[..., jax.ShapeDtypeStruct] = jax.ShapeDtypeStruct
 
 # The class of devices (jaxlib's, unannotated): only used in `isinstance` tests.
 Device: type = jax.Device  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +26,14 @@ import numpy as np
 import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
 from ._filters import if_array, is_array
+from ._jax_typed import (
+    TreeDef,
+    eval_shape,
+    pmap,
+    register_pytree_node,
+    shape_dtype_struct,
+    tree_flatten,
+)
 from ._jit import Donate
 
 __all__ = ["filter_pmap", "filter_vmap"]
@@ -48,13 +56,14 @@ def _resolve(spec: Any, leaf: Any) -> int | None:
     if isinstance(spec, int) and not isinstance(spec, bool):
         return spec if is_array(leaf) else None
     if callable(spec):
-        axis = spec(leaf)
+        # A user callable: its result is taken to be an axis (or None), as documented.
+        axis = cast("int | None", spec(leaf))
         if axis is not None and not is_array(leaf):
             raise ValueError(
                 f"an axis specification gave axis {axis} for the non-array leaf {leaf!r}; "
                 f"only arrays can be mapped"
             )
-        return axis  # type: ignore[no-any-return]
+        return axis
     raise TypeError(
         f"axis specifications must be None, an int or a callable, got {spec!r}"
     )
@@ -97,8 +106,9 @@ def _call_axes(
         except (TypeError, ValueError):
             pass
         names += [f"<positional {i}>" for i in range(len(names), len(args))]
-        arg_spec: Any = tuple(in_axes.get(name, default) for name in names[: len(args)])
-        kwarg_spec = {k: in_axes.get(k, default) for k in kwargs}
+        by_name = cast("dict[str, Any]", in_axes)
+        arg_spec: Any = tuple(by_name.get(name, default) for name in names[: len(args)])
+        kwarg_spec = {k: by_name.get(k, default) for k in kwargs}
     else:
         arg_spec = in_axes
         kwarg_spec = {k: default for k in kwargs}
@@ -112,9 +122,10 @@ def _remove_axis(leaf: Any, axis: int | None) -> Any:
         return leaf
     shape = list(leaf.shape)
     del shape[axis]
+    dtype: Any = leaf.dtype
     if isinstance(leaf, (np.ndarray, np.generic)):
-        return np.broadcast_to(np.zeros((), leaf.dtype), tuple(shape))
-    return jax.ShapeDtypeStruct(tuple(shape), leaf.dtype)  # type: ignore[no-untyped-call]
+        return np.broadcast_to(np.zeros((), dtype), tuple(shape))
+    return shape_dtype_struct(tuple(shape), dtype)
 
 
 def _check_examples(
@@ -126,12 +137,12 @@ def _check_examples(
     out_axes: list[int | None] | None = None,
 ) -> None:
     """Check one example of a mapped call (and of its output, when given)."""
-    in_leaves, in_def = jtu.tree_flatten((args, kwargs))
+    in_leaves, in_def = tree_flatten((args, kwargs))
     examples: list[Any] = [_remove_axis(x, a) for x, a in zip(in_leaves, in_axes, strict=True)]
     out_examples: list[Any] = []
-    out_def = None
+    out_def: TreeDef | None = None
     if out is not _MISSING and out_axes is not None:
-        out_leaves, out_def = jtu.tree_flatten(out)
+        out_leaves, out_def = tree_flatten(out)
         out_examples = [_remove_axis(x, a) for x, a in zip(out_leaves, out_axes, strict=True)]
     # ShapeDtypeStructs become tracers of that shape inside `eval_shape`; everything
     # else is closed over unchanged.
@@ -143,12 +154,12 @@ def _check_examples(
             examples[i] = v
         for i, v in zip(abstract_out, out_values, strict=True):
             out_examples[i] = v
-        example_args, example_kwargs = jtu.tree_unflatten(in_def, examples)
+        example_args, example_kwargs = in_def.unflatten(examples)
         items = boundary.check_arguments(example_args, example_kwargs)
         if out_def is not None:
-            boundary.check_return(items, jtu.tree_unflatten(out_def, out_examples))
+            boundary.check_return(items, out_def.unflatten(out_examples))
 
-    jax.eval_shape(
+    eval_shape(
         check, [examples[i] for i in abstract], [out_examples[i] for i in abstract_out]
     )
 
@@ -160,7 +171,7 @@ class _MapStatic:
 
     __slots__ = ("treedef", "axes", "leaves")
 
-    def __init__(self, treedef: Any, axes: list[int | None], leaves: list[Any]) -> None:
+    def __init__(self, treedef: TreeDef, axes: list[int | None], leaves: list[Any]) -> None:
         self.treedef, self.axes, self.leaves = treedef, axes, leaves
 
     def rebuild(self, mapped: list[Any], unmapped: list[Any]) -> Any:
@@ -177,12 +188,12 @@ class _MapStatic:
         return self.treedef.unflatten(leaves)
 
 
-jtu.register_pytree_node(_MapStatic, lambda s: ((), s), lambda aux, _: aux)  # pyright: ignore[reportUnknownLambdaType]
+register_pytree_node(_MapStatic, lambda s: ((), s), lambda aux, _: aux)
 
 
 def _split_mapped_output(out: Any, out_axes: Any) -> tuple[list[Any], list[Any], _MapStatic]:
     """Inside the trace: mapped array outputs, unmapped array outputs, bookkeeping."""
-    leaves, treedef = jtu.tree_flatten(out)
+    leaves, treedef = tree_flatten(out)
     axes = leaf_axes(out_axes, out)
     mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
     unmapped = [x for x, a in zip(leaves, axes, strict=True) if a is None and is_array(x)]
@@ -201,7 +212,7 @@ def _make_vmap(
 
     def vmapped(*args: Any, **kwargs: Any) -> Any:
         axes = _call_axes(fun, in_axes, args, kwargs)
-        leaves, treedef = jtu.tree_flatten((args, kwargs))
+        leaves, treedef = tree_flatten((args, kwargs))
         checking = _checking.checks_active()
         key: Any = None
         if checking:
@@ -213,8 +224,7 @@ def _make_vmap(
 
         def per_example(mapped_leaves: list[Any]) -> Any:
             it = iter(mapped_leaves)
-            a, k = jtu.tree_unflatten(
-                treedef,
+            a, k = treedef.unflatten(
                 [next(it) if ax is not None else x for x, ax in zip(leaves, axes, strict=True)]
             )
             return _split_mapped_output(fun(*a, **k), out_axes)
@@ -270,9 +280,13 @@ def filter_vmap(
     ```
     """
     if fun is _MISSING:
-        return lambda f: filter_vmap(
-            f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size
-        )
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return filter_vmap(
+                f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size
+            )
+
+        return decorator
     impl = _make_vmap(fun, in_axes, out_axes, axis_name, axis_size)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -300,7 +314,7 @@ def _make_pmap(
     silence = donate in ("all", "all-except-first")
 
     def per_device(
-        static: tuple[Any, tuple[Any, ...], tuple[int | None, ...]],
+        static: tuple[TreeDef, tuple[Any, ...], tuple[int | None, ...]],
         mapped: list[Any],
         unmapped: list[Any],
         mapped_donated: list[Any],
@@ -309,7 +323,7 @@ def _make_pmap(
         treedef, statics, axes = static
         m, u = iter(mapped), iter(unmapped)
         md, ud = iter(mapped_donated), iter(unmapped_donated)
-        leaves = []
+        leaves: list[Any] = []
         for x, a in zip(statics, axes, strict=True):
             if x is _KEPT:
                 leaves.append(next(m) if a is not None else next(u))
@@ -321,7 +335,7 @@ def _make_pmap(
         return _split_mapped_output(f(*args, **kwargs), out_axes)
 
     per_device.__name__ = getattr(fun, "__name__", "fun")
-    pmapped = jax.pmap(
+    pmapped = pmap(
         per_device,
         axis_name=axis_name,
         in_axes=(None, 0, None, 0, None),  # static, mapped, unmapped, and donated twins
@@ -339,9 +353,9 @@ def _make_pmap(
             key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
             if key not in boundary.memo:
                 _check_examples(boundary, args, kwargs, axes)
-        fun_leaves, fun_def = jtu.tree_flatten(fun)
+        fun_leaves, fun_def = tree_flatten(fun)
         n_first = len(jtu.tree_leaves(args[0])) if args else 0
-        leaves, treedef = jtu.tree_flatten((fun, args, kwargs))
+        leaves, treedef = tree_flatten((fun, args, kwargs))
         all_axes: list[int | None] = [*([None] * len(fun_leaves)), *axes]
         del fun_def
         groups: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
@@ -409,14 +423,18 @@ def filter_pmap(
     ```
     """
     if fun is _MISSING:
-        return lambda f: filter_pmap(
-            f,
-            in_axes=in_axes,
-            out_axes=out_axes,
-            axis_name=axis_name,
-            axis_size=axis_size,
-            donate=donate,
-        )
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return filter_pmap(
+                f,
+                in_axes=in_axes,
+                out_axes=out_axes,
+                axis_name=axis_name,
+                axis_size=axis_size,
+                donate=donate,
+            )
+
+        return decorator
     impl = _make_pmap(fun, in_axes, out_axes, axis_name, axis_size, donate)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
