@@ -26,6 +26,11 @@ class Options(eqx.Module, kw_only=True):
     rate: float
 
 
+class Frozen(eqx.Module, frozen=True):
+    weight: Float[Array, "n"]
+    scale: float = 1.0
+
+
 def loss(model: MLP, x: Array, y: Array) -> Array:
     return jnp.mean((model(x) - y) ** 2)
 
@@ -65,6 +70,9 @@ def module_mistakes(w: Array, key: PRNGKeyArray) -> None:
     eqx.tree_at(lambda m: m.nope, MLP(w, w), w)  # type: ignore[attr-defined]
     linear = nn.Linear(3, 4, key=key)
     linear.weight = w  # type: ignore[misc]
+    frozen = Frozen(w)
+    frozen.scale = 2.0  # type: ignore[misc]
+    frozen.weight = w  # type: ignore[misc]
     nn.Linear(3, 4)  # type: ignore[call-arg]
     nn.Linear(3, 4, bias=False, key=key)  # type: ignore[call-arg]
 

@@ -38,6 +38,13 @@ class WithInit(eqx.Module):
         self.size = size
 
 
+class Frozen(eqx.Module, frozen=True):
+    """Opted into static immutability: same run-time behaviour, generated __init__."""
+
+    weight: Float[Array, "n"]
+    scale: float = 1.0
+
+
 class Abstract(eqx.Module, strict=True):
     size: eqx.AbstractVar[int]
 
@@ -66,6 +73,11 @@ def check_construction(w: Array, key: PRNGKeyArray) -> None:
     assert_type(Linear(w, w, in_features=3, name="a", tags=["t"]), Linear)
     assert_type(lin(w), Array)
     assert_type(Options(rate=0.1), Options)
+    frozen = Frozen(w, scale=2.0)
+    assert_type(frozen, Frozen)
+    assert_type(frozen.weight, Array)
+    assert_type(frozen.scale, float)
+    assert_type(eqx.tree_at(lambda m: m.scale, frozen, 3.0), Frozen)
     assert_type(WithInit(3, key=key).weight, Array)
     assert_type(Concrete(3).size, int)
     assert_type(ConcreteClassVar.kind, str)

@@ -225,6 +225,7 @@ class _ModuleMeta(abc.ABCMeta):
         /,
         strict: bool = False,
         kw_only: bool = False,
+        frozen: Literal[True] = True,
         **kwargs: Any,
     ) -> _ModuleMeta: ...
 
@@ -241,7 +242,11 @@ class Module(metaclass=_ModuleMeta):
     Declare fields as annotations (jaxtyping annotations on arrays are checked at the end
     of construction). Either let the dataclass ``__init__`` be generated, or write your
     own that assigns every field with ``self.x = ...``. Class options: ``strict=True``
-    (array fields must state shape and dtype) and ``kw_only=True``.
+    (array fields must state shape and dtype), ``kw_only=True``, and ``frozen=True``,
+    which changes nothing at run time (Modules are always immutable after ``__init__``)
+    but lets static checkers reject assignments to fields; it suits Modules using the
+    generated ``__init__`` (a hand-written one assigns fields, which checkers would then
+    reject too). ``frozen=False`` is refused at run time.
 
     ```python
     class Linear(eqx.Module):
