@@ -17,7 +17,7 @@ import os
 import re
 import types
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, Final, Literal, TypeAlias, Union, get_args, get_origin
+from typing import Any, Final, Literal, TypeAlias, Union, cast, get_args, get_origin
 
 import jaxtyping
 import numpy as np
@@ -62,9 +62,10 @@ def _from_env(var: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
-_mode: CheckMode = _from_env("EQUINOX_TYPED_CHECKS", _MODES, "eager")  # type: ignore[assignment]
-_typechecker: TypeCheckerName = _from_env(  # type: ignore[assignment]
-    "EQUINOX_TYPED_TYPECHECKER", _TYPECHECKERS, "beartype"
+# (`_from_env` has checked that the value is one of the allowed literals.)
+_mode: CheckMode = cast(CheckMode, _from_env("EQUINOX_TYPED_CHECKS", _MODES, "eager"))
+_typechecker: TypeCheckerName = cast(
+    TypeCheckerName, _from_env("EQUINOX_TYPED_TYPECHECKER", _TYPECHECKERS, "beartype")
 )
 # Bumped whenever a setting changes, so memoised results from the old setting are
 # ignored (a signature that passed under one backend is re-checked under the other).

@@ -45,6 +45,8 @@ __all__ = [
     "device_put",
     "eval_jaxpr",
     "eval_shape",
+    "finfo",
+    "full",
     "jacfwd",
     "jacrev",
     "jaxtyped",
@@ -52,7 +54,9 @@ __all__ = [
     "jvp",
     "keystr",
     "make_jaxpr",
+    "pad",
     "pmap",
+    "reduce_window",
     "register_pytree_node",
     "register_pytree_with_keys",
     "shape_dtype_struct",
@@ -60,6 +64,7 @@ __all__ = [
     "tree_flatten_with_path",
     "tree_structure",
     "value_and_grad",
+    "vectorize",
     "vjp",
     "with_sharding_constraint",
     "zeros",
@@ -197,4 +202,10 @@ jaxtyped: _JaxTyped = jaxtyping.jaxtyped  # pyright: ignore[reportUnknownMemberT
 # Array constructors whose dtype/device parameters are untyped in the checkers' view.
 
 zeros: Callable[..., jax.Array] = jnp.zeros  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+full: Callable[..., jax.Array] = jnp.full  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 asarray: Callable[..., jax.Array] = jnp.asarray  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+pad: Callable[..., jax.Array] = jnp.pad  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+reduce_window: Callable[..., jax.Array] = jax.lax.reduce_window  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+vectorize: Callable[..., Callable[..., Any]] = jnp.vectorize  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+# `finfo(dtype).min` etc.: an untyped constructor for mypy.
+finfo: Callable[[Any], Any] = jnp.finfo

@@ -270,12 +270,13 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
 
     if except_first:
         # Dynamic inputs arrive in two groups: args[0]'s arrays (kept) and the others.
-        def traced(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
+        def run_regrouped(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
             return run(static, donated[:n_fun_arrays] + kept + donated[n_fun_arrays:])
 
+        traced: Callable[..., Any] = run_regrouped
         donate_argnums: tuple[int, ...] = (2,)
     else:
-        traced = run  # type: ignore[assignment]
+        traced = run
         donate_argnums = () if donate == "none" else (1,)
 
     name = getattr(fun, "__name__", "fun")
@@ -362,7 +363,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
 
     wrapper = jitted if except_first or silence else jitted_fast
     copy_function_metadata(wrapper, fun)
-    wrapper.lower = lower  # type: ignore[attr-defined]
+    setattr(wrapper, "lower", lower)  # a function attribute (see `_Jitted`)
     return wrapper
 
 

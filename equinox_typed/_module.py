@@ -176,7 +176,8 @@ def _abstract_kind(annotation: Any) -> str | None:
 
 def _unimplemented(cls: type) -> list[str]:
     """Descriptions of the abstract methods and attributes ``cls`` leaves unprovided."""
-    missing = [f"abstract method {name!r}" for name in sorted(cls.__abstractmethods__)]  # type: ignore[attr-defined]
+    abstract_methods: frozenset[str] = getattr(cls, "__abstractmethods__")  # set by ABCMeta
+    missing = [f"abstract method {name!r}" for name in sorted(abstract_methods)]
     field_names = {f.name for f in dataclasses.fields(cls)}
     for kind in ("AbstractVar", "AbstractClassVar"):
         declared: set[str] = set()

@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Bool, Inexact, PRNGKeyArray
 
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._jax_typed import finfo
+from .._module import Module, field
 from ._dropout import Dropout
 from ._linear import Linear
 
@@ -35,9 +36,7 @@ ProcessHeads = Callable[
 
 def _lowest(dtype: Any) -> float:
     """The most negative finite value of a floating dtype (bfloat16 included)."""
-    # jnp.finfo is untyped in jax's stubs.
-    lowest = jnp.finfo(dtype).min  # type: ignore[no-untyped-call]
-    return float(lowest)  # pyright: ignore[reportUnknownArgumentType]
+    return float(finfo(dtype).min)
 
 
 def dot_product_attention_weights(

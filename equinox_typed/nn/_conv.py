@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import jax.lax as lax
-import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Inexact, PRNGKeyArray
 
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._jax_typed import pad as jax_pad
+from .._module import Module, field
 from ._init import fan_in_limit, resolve_dtype, uniform_init
 from ._padding import (
     PADDING_MODES,
@@ -297,12 +297,12 @@ def _fold_circular(y: Array, axis: int, lo: int, hi: int) -> Array:
         before = lax.slice_in_dim(y, 0, lo, axis=axis)
         pad = [(0, 0)] * y.ndim
         pad[axis] = (n - lo, 0)
-        interior = interior + jnp.pad(before, pad)  # pyright: ignore[reportUnknownMemberType]
+        interior = interior + jax_pad(before, pad)
     if hi:
         after = lax.slice_in_dim(y, lo + n, lo + n + hi, axis=axis)
         pad = [(0, 0)] * y.ndim
         pad[axis] = (0, n - hi)
-        interior = interior + jnp.pad(after, pad)  # pyright: ignore[reportUnknownMemberType]
+        interior = interior + jax_pad(after, pad)
     return interior
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, ArrayLike, Inexact, Int, PRNGKeyArray
 
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._jax_typed import asarray
+from .._module import Module, field
 from ._init import resolve_dtype
 
 __all__ = ["Embedding"]
@@ -81,7 +81,7 @@ class Embedding(Module, strict=True):
     ) -> Inexact[Array, " embedding_size"]:
         """**Arguments:** ``x``, a scalar integer index; ``key`` is ignored. Use
         ``jax.vmap`` to embed several indices. **Returns:** row ``x`` of the table."""
-        index = jnp.asarray(x)  # pyright: ignore[reportUnknownMemberType]
+        index = asarray(x)
         if index.ndim != 0:
             # Also raised while tracing, where the eager check does not run.
             raise ValueError(

@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._jax_typed import full
+from .._module import Module, field
 from ._init import resolve_dtype
 from ._stateful import NO_STATE, State
 
@@ -42,7 +43,7 @@ def _with_state(
 
 def constant(shape: tuple[int, ...], value: float, dtype: Any) -> Float[Array, "..."]:
     """An array of ``shape`` filled with ``value`` (initial scales, shifts, statistics)."""
-    return jnp.full(shape, value, dtype)  # pyright: ignore[reportUnknownMemberType]
+    return full(shape, value, dtype)
 
 
 class LayerNorm(Module, strict=True):

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias, cast
 
-import jax.numpy as jnp
 from jaxtyping import Array, Shaped
+
+from .._jax_typed import pad
 
 __all__ = [
     "PaddingLike",
@@ -167,4 +168,4 @@ def pad_spatial(
       (``1234 -> 11123444``) or ``"CIRCULAR"`` (``1234 -> 34123412``).
     """
     mode_name = _JNP_PAD_MODES[mode]
-    return jnp.pad(x, ((0, 0), *pairs), mode=mode_name)  # pyright: ignore[reportUnknownMemberType]
+    return pad(x, ((0, 0), *pairs), mode=mode_name)

@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, PRNGKeyArray, Shaped
 
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._jax_typed import reduce_window, vectorize
+from .._module import Module, field
 from ._padding import PaddingPairs, as_padding, as_tuple
 
 __all__ = [
@@ -163,7 +164,7 @@ def _reduce_windows(pool: Pool, x: Array) -> Array:
                 x.shape[1:], pairs, pool.kernel_size, pool.stride, strict=True
             )
         )
-    out: Array = lax.reduce_window(  # pyright: ignore[reportUnknownMemberType]
+    out: Array = reduce_window(
         x,
         _init_value(pool.init, x.dtype),
         pool.operation,
@@ -333,7 +334,7 @@ class AdaptivePool(Module, strict=True):
         # Applies the 1-D reduction to the last axis, batched over the others.
         reduce = cast(
             BlockReduction,
-            jnp.vectorize(self.operation, signature="(n)->()"),  # pyright: ignore[reportUnknownMemberType]
+            vectorize(self.operation, signature="(n)->()"),
         )
         for axis, target in enumerate(self.target_shape, start=1):
             x = _adaptive_axis(x, axis, target, reduce)
