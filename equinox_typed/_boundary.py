@@ -29,7 +29,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
@@ -235,13 +235,30 @@ class Boundary:
         )
 
 
-def copy_function_metadata(wrapper: Any, fun: Any) -> None:
+def copy_function_metadata(
+    wrapper: Any, fun: Any, annotations: Literal["all", "arguments", "none"] = "all"
+) -> None:
     """Give ``wrapper`` the name, docstring, annotations and signature of ``fun``.
 
     Like :func:`functools.update_wrapper`, but safe for PyTree callables (bound methods,
     partials, callable Modules): their instance ``__dict__`` is not copied, and the
     metadata comes from the function they end up calling, not from their class.
+
+    **Arguments:**
+
+    - ``wrapper``, ``fun``: the new function and the one it wraps.
+    - ``annotations``: which of ``fun``'s annotations still describe ``wrapper``, since
+      an outer transformation checks calls against them: ``"all"`` when the wrapper
+      takes and returns what ``fun`` does (``filter_jit``); ``"arguments"`` when only
+      the return changes (``filter_grad`` returns gradients); ``"none"`` when the
+      arguments change too (``filter_vmap`` takes batched arguments).
     """
     source = fun if inspect.isfunction(fun) else _unwrap_callable(fun)[0]
     functools.update_wrapper(wrapper, source, updated=())
     wrapper.__wrapped__ = fun
+    if annotations == "arguments":
+        hints = dict(getattr(source, "__annotations__", {}))
+        hints.pop(_RETURN_LABEL, None)
+        wrapper.__annotations__ = hints
+    elif annotations == "none":
+        wrapper.__annotations__ = {}

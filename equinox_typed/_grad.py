@@ -104,7 +104,7 @@ def filter_value_and_grad(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return impl(*args, **kwargs)
 
-    copy_function_metadata(wrapper, fun)
+    copy_function_metadata(wrapper, fun, annotations="arguments")
     return wrapper
 
 
@@ -143,5 +143,5 @@ def filter_grad(fun: Any = _MISSING, *, has_aux: bool = False) -> Any:
         out, grad = impl(*args, **kwargs)
         return (grad, out[1]) if has_aux else grad
 
-    copy_function_metadata(wrapper, fun)
+    copy_function_metadata(wrapper, fun, annotations="arguments")
     return wrapper

@@ -292,7 +292,7 @@ def filter_vmap(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return impl(*args, **kwargs)
 
-    copy_function_metadata(wrapper, fun)
+    copy_function_metadata(wrapper, fun, annotations="none")
     return wrapper
 
 
@@ -440,5 +440,5 @@ def filter_pmap(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return impl(*args, **kwargs)
 
-    copy_function_metadata(wrapper, fun)
+    copy_function_metadata(wrapper, fun, annotations="none")
     return wrapper
