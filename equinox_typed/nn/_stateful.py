@@ -230,9 +230,19 @@ class State:
         return (State._from_values, (dict(self._live("pickle")),))
 
 
+class _NoState(State):
+    """The type of :data:`NO_STATE`: a State that holds nothing and is never read."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_STATE"
+
+
 # The default of the `state` argument of layers that take an optional State: "no state
-# given", so they return only their output. Never flattened or read.
-NO_STATE: State = State.__new__(State)
+# given", so they return only their output. Never flattened or read; its repr shows in
+# signatures (`help(eqx.nn.LayerNorm.__call__)`).
+NO_STATE: State = _NoState._from_values({})
 
 
 def _flatten_state(state: State) -> tuple[tuple[Any, ...], tuple[_Marker, ...]]:

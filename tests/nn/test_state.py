@@ -182,3 +182,13 @@ def test_sequential_with_batchnorm_matches_manual() -> None:
     np.testing.assert_allclose(y, (t - t.mean(0)) / jnp.sqrt(t.var(0) + 1e-5), rtol=1e-5)
     mean, _ = new_state.get(model[1].state_index)
     np.testing.assert_allclose(mean, 0.01 * t.mean(0), rtol=1e-5)
+
+
+def test_no_state_default_prints_in_signatures() -> None:
+    import inspect
+
+    from equinox_typed.nn._stateful import NO_STATE
+
+    assert repr(NO_STATE) == "NO_STATE"
+    for layer in (eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm, eqx.nn.Sequential):
+        assert "= NO_STATE" in str(inspect.signature(layer.__call__))
