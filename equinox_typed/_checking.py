@@ -207,6 +207,28 @@ def abstract_signature(tree: Any) -> Any:
     return (_generation, treedef, tuple(map(_leaf_signature, leaves)))
 
 
+_SCALAR_KINDS: Final = frozenset({int, float, bool, str, type(None)})
+
+
+def values_signature(values: tuple[Any, ...]) -> Any:
+    """:func:`abstract_signature` of a tuple of values, without flattening when every
+    value is a JAX array or a Python scalar (the common case for a Module's fields).
+
+    The fast key has a different shape from the general one, so the two never collide.
+    """
+    parts: list[Any] = []
+    for value in values:
+        as_object: object = value
+        kind = type(as_object)
+        if kind is _ARRAY_IMPL:
+            parts.append((value.shape, value.dtype))
+        elif kind in _SCALAR_KINDS:
+            parts.append((kind, value))
+        else:
+            return abstract_signature(values)
+    return (_generation, tuple(parts))
+
+
 class SignatureMemo:
     """A bounded set of signatures already known to pass."""
 

@@ -399,12 +399,13 @@ def _finish_fields(cls: Any, self: Any) -> None:
 class _FieldPlan:
     """What to check on instances of one class, worked out once."""
 
-    __slots__ = ("owner", "labels", "names", "hints", "int_dims", "strict", "memo")
+    __slots__ = ("owner", "labels", "names", "get_values", "hints", "int_dims", "strict", "memo")
 
     def __init__(self, cls: type) -> None:
         self.owner = cls.__qualname__
         hints = _resolve_field_hints(cls)
         self.names = tuple(hints)
+        self.get_values = _tuple_getter(self.names)
         self.labels = tuple(f".{name}" for name in hints)
         self.hints = tuple(hints.values())
         used: set[str] = set()
@@ -488,8 +489,8 @@ def check_module(module: Any, path: str = "") -> None:
     if not plan.hints:
         return
     d = module.__dict__
-    values = [d[name] for name in plan.names]
-    key = _checking.abstract_signature(values)
+    values = plan.get_values(d)
+    key = _checking.values_signature(values)
     if key in plan.memo:
         return
     items: list[tuple[str, Any, Any]] = [
@@ -507,7 +508,7 @@ def check_module(module: Any, path: str = "") -> None:
     plan.memo.add(key)
 
 
-def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: list[Any]) -> None:
+def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: tuple[Any, ...]) -> None:
     for label, value, hint in zip(plan.labels, values, plan.hints, strict=True):
         if isinstance(value, jax.Array) and not any(_checking.array_hints_in(hint)):
             raise TypeCheckError(
