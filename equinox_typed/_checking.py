@@ -181,13 +181,13 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
 
 # The concrete class of JAX arrays, named without creating an array (which would start a
 # backend at import time, before users can configure devices or jax.distributed).
-_ARRAY_IMPL: Final[type] = _jax_array.ArrayImpl
+ARRAY_IMPL: Final[type] = _jax_array.ArrayImpl
 
 
 def _leaf_signature(leaf: Any) -> Any:
     as_object: object = leaf  # pyright infers type(<Any>) as type[Unknown]
     kind = type(as_object)
-    if kind is _ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
+    if kind is ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
         return (kind, leaf.shape, leaf.dtype)
     shape = getattr(leaf, "shape", None)
     if shape is not None and hasattr(leaf, "dtype"):
@@ -220,7 +220,7 @@ def values_signature(values: tuple[Any, ...]) -> Any:
     for value in values:
         as_object: object = value
         kind = type(as_object)
-        if kind is _ARRAY_IMPL:
+        if kind is ARRAY_IMPL:
             parts.append((value.shape, value.dtype))
         elif kind in _SCALAR_KINDS:
             parts.append((kind, value))

@@ -43,7 +43,6 @@ from ._jax_typed import (
     register_pytree_node,
     tree_flatten,
     tree_flatten_with_path,
-    zeros,
 )
 from ._module import Module
 
@@ -64,7 +63,7 @@ _ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 _NONES: Final = itertools.repeat(None)
 
 _KNOWN_ARRAY_TYPES: Final[frozenset[type]] = frozenset(
-    {type(zeros(())), np.ndarray, np.float32, np.float64, np.int32, np.int64}
+    {_checking.ARRAY_IMPL, np.ndarray, np.float32, np.float64, np.int32, np.int64}
 )
 
 

@@ -398,3 +398,17 @@ def test_strict_accepts_callables_of_arrays() -> None:
         activation: Callable[[jax.Array], jax.Array]
 
     assert WithActivation(jax.nn.relu).activation is jax.nn.relu
+
+
+def test_import_does_not_start_a_backend() -> None:
+    """Users must be able to configure devices or jax.distributed after importing us."""
+    import subprocess
+    import sys
+
+    code = (
+        "import equinox_typed, jax\n"
+        "from jax._src import xla_bridge\n"
+        "print(bool(xla_bridge._backends))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
