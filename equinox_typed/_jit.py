@@ -21,15 +21,15 @@ Non-array outputs are carried back through the output *treedef* (see
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import warnings
 from itertools import compress
-from operator import is_
+from operator import not_
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, Literal, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 import jax
 import jax.tree_util as jtu
+from jax.core import Tracer
 import numpy as np
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
@@ -57,22 +57,41 @@ _DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-
 # What is traced. Matches `eqx.is_array`; a tuple so `isinstance` is a single C call.
 _ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 
-# Exact types known to be arrays: a set lookup is several times cheaper than
-# `isinstance` against the tuple above, which remains the fallback (tracers, subclasses).
-# `map(is_, statics, _NONES)` flags the placeholders at C speed.
-_NONES: Final = itertools.repeat(None)
+class _ArrayKinds(dict[type, bool]):
+    """Whether leaves of a given type are traced, cached per type.
 
-_KNOWN_ARRAY_TYPES: Final[frozenset[type]] = frozenset(
-    {_checking.ARRAY_IMPL, np.ndarray, np.float32, np.float64, np.int32, np.int64}
-)
+    ``map(kinds.__getitem__, map(type, leaves))`` classifies a whole flattened call at C
+    speed: the Python-level ``__missing__`` runs once per new type. Being an array is a
+    property of the type, except for tracers, which ``jax.Array``'s metaclass recognises
+    per instance; every tracer is a traced value, so each tracer type counts as an array.
+    """
+
+    def __missing__(self, kind: type) -> bool:
+        is_array = issubclass(kind, _ARRAY_TYPES) or issubclass(kind, Tracer)
+        self[kind] = is_array
+        return is_array
+
+
+_ARRAY_KINDS: Final = _ArrayKinds()
 
 
 # The static argument of the inner `jax.jit` function: (treedef of (fun, args, kwargs),
-# its leaves with None in place of arrays, checking token). A plain tuple, so that JAX's
-# C++ dispatch hashes and compares it without calling back into Python. The checking
-# token is None when this call is not checked and the typechecker's name when it is:
-# signatures seen with checks on are traced -- and so checked -- once per backend.
-_Static: TypeAlias = tuple[TreeDef, tuple[Any, ...], str | None]
+# one flag per leaf saying whether it is an array, the non-array leaves, checking token).
+# A plain tuple, so that JAX's C++ dispatch hashes and compares it without calling back
+# into Python. The checking token is None when this call is not checked and the
+# typechecker's name when it is: signatures seen with checks on are traced -- and so
+# checked -- once per backend.
+_Static: TypeAlias = tuple[TreeDef, tuple[bool, ...], tuple[Any, ...], str | None]
+
+
+def _split_leaves(
+    leaves: list[Any], treedef: TreeDef, token: str | None
+) -> tuple[_Static, list[Any]]:
+    """``(static, arrays)`` for the leaves of a flattened call, without a Python loop."""
+    flags = tuple(map(_ARRAY_KINDS.__getitem__, map(type, leaves)))
+    return (treedef, flags, tuple(compress(leaves, map(not_, flags))), token), list(
+        compress(leaves, flags)
+    )
 
 
 class _StaticOutput:
@@ -117,11 +136,9 @@ def join_output(out: Any, static: _StaticOutput | None) -> Any:
 
 
 def _rebuild_inputs(static: _Static, dynamic: list[Any]) -> Any:
-    # Arrays were replaced by None in the static leaves; None is never a leaf of a
-    # flattened PyTree (it is an empty node), so the placeholder is unambiguous.
-    treedef, leaves, _ = static
-    it = iter(dynamic)
-    return treedef.unflatten([next(it) if x is None else x for x in leaves])
+    treedef, flags, others, _ = static
+    arrays, rest = iter(dynamic), iter(others)
+    return treedef.unflatten([next(arrays) if flag else next(rest) for flag in flags])
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,8 +261,8 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     # follow them in the flattening of (fun, args, kwargs).
     fun_leaves = jtu.tree_leaves(fun)
     n_fun_leaves = len(fun_leaves)
-    n_fun_arrays = sum(isinstance(x, _ARRAY_TYPES) for x in fun_leaves)
-    known, array_types = _KNOWN_ARRAY_TYPES, _ARRAY_TYPES
+    n_fun_arrays = sum(_ARRAY_KINDS[type(x)] for x in fun_leaves)
+    is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
     checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
     # The concrete arguments of the calls being dispatched with checks on, innermost
@@ -255,7 +272,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     def run(static: _Static, dynamic: list[Any]) -> Any:
         """The traced body: rebuild the call, check it if asked, run it."""
         f, a, k = _rebuild_inputs(static, dynamic)
-        if static[2] is None:
+        if static[3] is None:
             return split_output(f(*a, **k))
         # A signature (static parts + shapes/dtypes) reaches here only when JAX has not
         # traced it before under this typechecker, so JAX's own compilation cache is
@@ -288,19 +305,12 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     def split(args: tuple[Any, ...], kwargs: dict[str, Any], token: str | None) -> tuple[Any, ...]:
         """``(static, *dynamic_groups)`` for a call: one flatten, one pass over leaves."""
         leaves, treedef = flatten((fun, args, kwargs))
-        statics = [
-            None if type(x) in known or isinstance(x, array_types) else x for x in leaves
-        ]
-        static = (treedef, tuple(statics), token)
+        static, arrays = _split_leaves(leaves, treedef, token)
         if not except_first:
-            return static, [x for x, s in zip(leaves, statics) if s is None]
+            return static, arrays
         end = n_fun_leaves + (len(jtu.tree_leaves(args[0])) if args else 0)
-        first = [x for x in leaves[n_fun_leaves:end] if isinstance(x, array_types)]
-        rest = [
-            x
-            for x in leaves[:n_fun_leaves] + leaves[end:]
-            if isinstance(x, array_types)
-        ]
+        first = [x for x in leaves[n_fun_leaves:end] if is_array_kind[type(x)]]
+        rest = [x for x in leaves[:n_fun_leaves] + leaves[end:] if is_array_kind[type(x)]]
         return static, first, rest
 
     def dispatch(parts: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -333,12 +343,9 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
             token = get_typechecker()
             pending.append((args, kwargs))
         leaves, treedef = flatten((fun, args, kwargs))
-        statics = [
-            None if type(x) in known or isinstance(x, array_types) else x for x in leaves
-        ]
-        static = (treedef, tuple(statics), token)
+        static, arrays = _split_leaves(leaves, treedef, token)
         try:
-            out, extra = inner(static, list(compress(leaves, map(is_, statics, _NONES))))
+            out, extra = inner(static, arrays)
         except (TypeError, ValueError):
             _raise_if_unhashable(static, fun, args, kwargs, boundary)
             raise
