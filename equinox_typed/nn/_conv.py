@@ -8,9 +8,10 @@ the bias has shape ``(out_channels, 1, ..., 1)`` so that it broadcasts over the 
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jax.lax as lax
 import jax.random as jr
@@ -67,27 +68,6 @@ def _check_padding_mode(padding_mode: str, allowed: Sequence[str]) -> str:
     return mode
 
 
-def _init_parameters(
-    key: PRNGKeyArray,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: tuple[int, ...],
-    groups: int,
-    use_bias: bool,
-    dtype: Any,
-) -> tuple[Array, Array | None]:
-    """Weight ``(out, in // groups, *kernel)`` and bias ``(out, 1, ..., 1)`` (or None),
-    uniform on ``±1/sqrt(fan_in)`` with ``fan_in = in // groups * prod(kernel)``."""
-    dtype = resolve_dtype(dtype)
-    lim = fan_in_limit(in_channels // groups * math.prod(kernel_size))
-    wkey, bkey = jr.split(key)
-    weight = uniform_init(wkey, (out_channels, in_channels // groups, *kernel_size), dtype, lim)
-    if not use_bias:
-        return weight, None
-    bias = uniform_init(bkey, (out_channels,) + (1,) * len(kernel_size), dtype, lim)
-    return weight, bias
-
-
 def _check_rank(layer: Module, x: Array, num_spatial_dims: int) -> None:
     # Shapes are static, so this also runs (once) while tracing: a wrong rank can never
     # be right, and lax would otherwise fail with an error about dimension numbers.
@@ -99,11 +79,89 @@ def _check_rank(layer: Module, x: Array, num_spatial_dims: int) -> None:
         )
 
 
+class _AbstractConv(Module, strict=True):
+    """The fields, construction and parameters that :class:`Conv` and
+    :class:`ConvTranspose` share; each subclass adds its own ``__call__``.
+
+    The settings after ``padding`` (``dilation``, ``groups``, ``use_bias``,
+    ``padding_mode``) are declared as fields by each subclass, not here: ``ConvTranspose``
+    puts ``output_padding`` before them, and the field order is what reprs show (Equinox's
+    order). Here they are only declared for the checkers, so that ``_init_common`` may
+    assign them.
+    """
+
+    num_spatial_dims: int = field(static=True)
+    weight: Inexact[Array, "out_channels in_channels//groups *kernel_size"]
+    # `#` because the bias is (out_channels, 1, ..., 1): one 1 per kernel dimension.
+    bias: Inexact[Array, "out_channels *#kernel_size"] | None
+    in_channels: int = field(static=True)
+    out_channels: int = field(static=True)
+    kernel_size: tuple[int, ...] = field(static=True)
+    stride: tuple[int, ...] = field(static=True)
+    padding: PaddingSpec = field(static=True)
+    if TYPE_CHECKING:
+        dilation: tuple[int, ...]
+        groups: int
+        use_bias: bool
+        padding_mode: str
+
+    def _init_common(
+        self,
+        num_spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int],
+        padding: PaddingLike,
+        dilation: int | Sequence[int],
+        groups: int,
+        use_bias: bool,
+        padding_mode: str,
+        padding_modes: Sequence[str],
+    ) -> None:
+        """Validate the shared constructor arguments and store them in normal form (one
+        int per spatial dimension, explicit or string padding, upper-case padding mode);
+        ``padding_modes`` are the modes this layer supports."""
+        n = num_spatial_dims
+        _check_channels(in_channels, out_channels, groups)
+        self.num_spatial_dims = n
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = as_tuple(kernel_size, n, "kernel_size")
+        self.stride = as_tuple(stride, n, "stride")
+        self.padding = as_padding(padding, n)
+        self.dilation = as_tuple(dilation, n, "dilation")
+        self.groups = groups
+        self.use_bias = use_bias
+        self.padding_mode = _check_padding_mode(padding_mode, padding_modes)
+
+    def _init_parameters(self, dtype: Any, key: PRNGKeyArray) -> None:
+        """Weight ``(out, in // groups, *kernel)`` and bias ``(out, 1, ..., 1)`` (or None),
+        uniform on ``±1/sqrt(fan_in)`` with ``fan_in = in // groups * prod(kernel)``.
+        Call it after ``_init_common``."""
+        dtype = resolve_dtype(dtype)
+        lim = fan_in_limit(self.in_channels // self.groups * math.prod(self.kernel_size))
+        wkey, bkey = jr.split(key)
+        shape = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        self.weight = uniform_init(wkey, shape, dtype, lim)
+        bias_shape = (self.out_channels,) + (1,) * len(self.kernel_size)
+        self.bias = uniform_init(bkey, bias_shape, dtype, lim) if self.use_bias else None
+
+    @abc.abstractmethod
+    def __call__(
+        self,
+        x: Inexact[Array, "in_channels *spatial"],
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Inexact[Array, "out_channels *out_spatial"]:
+        """Apply the layer to ``x`` of shape ``(in_channels, *spatial)``."""
+
+
 # ---------------------------------------------------------------------------------------
 # Convolution.
 
 
-class Conv(Module, strict=True):
+class Conv(_AbstractConv, strict=True):
     """An N-dimensional convolution over a channels-first input ``(in_channels, *spatial)``.
 
     **Arguments:**
@@ -132,15 +190,6 @@ class Conv(Module, strict=True):
     ```
     """
 
-    num_spatial_dims: int = field(static=True)
-    weight: Inexact[Array, "out_channels in_channels//groups *kernel_size"]
-    # `#` because the bias is (out_channels, 1, ..., 1): one 1 per kernel dimension.
-    bias: Inexact[Array, "out_channels *#kernel_size"] | None
-    in_channels: int = field(static=True)
-    out_channels: int = field(static=True)
-    kernel_size: tuple[int, ...] = field(static=True)
-    stride: tuple[int, ...] = field(static=True)
-    padding: PaddingSpec = field(static=True)
     dilation: tuple[int, ...] = field(static=True)
     groups: int = field(static=True)
     use_bias: bool = field(static=True)
@@ -162,21 +211,20 @@ class Conv(Module, strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
-        n = num_spatial_dims
-        _check_channels(in_channels, out_channels, groups)
-        self.num_spatial_dims = n
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = as_tuple(kernel_size, n, "kernel_size")
-        self.stride = as_tuple(stride, n, "stride")
-        self.padding = as_padding(padding, n)
-        self.dilation = as_tuple(dilation, n, "dilation")
-        self.groups = groups
-        self.use_bias = use_bias
-        self.padding_mode = _check_padding_mode(padding_mode, PADDING_MODES)
-        self.weight, self.bias = _init_parameters(
-            key, in_channels, out_channels, self.kernel_size, groups, use_bias, dtype
+        self._init_common(
+            num_spatial_dims,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            PADDING_MODES,
         )
+        self._init_parameters(dtype, key)
 
     @checked_call
     def __call__(
@@ -306,7 +354,7 @@ def _fold_circular(y: Array, axis: int, lo: int, hi: int) -> Array:
     return interior
 
 
-class ConvTranspose(Module, strict=True):
+class ConvTranspose(_AbstractConv, strict=True):
     """An N-dimensional transposed convolution over ``(in_channels, *spatial)``.
 
     It has the connectivity of a :class:`Conv` with the same ``kernel_size``, ``stride``,
@@ -338,14 +386,6 @@ class ConvTranspose(Module, strict=True):
     ```
     """
 
-    num_spatial_dims: int = field(static=True)
-    weight: Inexact[Array, "out_channels in_channels//groups *kernel_size"]
-    bias: Inexact[Array, "out_channels *#kernel_size"] | None
-    in_channels: int = field(static=True)
-    out_channels: int = field(static=True)
-    kernel_size: tuple[int, ...] = field(static=True)
-    stride: tuple[int, ...] = field(static=True)
-    padding: PaddingSpec = field(static=True)
     output_padding: tuple[int, ...] = field(static=True)
     dilation: tuple[int, ...] = field(static=True)
     groups: int = field(static=True)
@@ -369,19 +409,20 @@ class ConvTranspose(Module, strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
-        n = num_spatial_dims
-        _check_channels(in_channels, out_channels, groups)
-        self.num_spatial_dims = n
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = as_tuple(kernel_size, n, "kernel_size")
-        self.stride = as_tuple(stride, n, "stride")
-        self.padding = as_padding(padding, n)
-        self.output_padding = as_tuple(output_padding, n, "output_padding")
-        self.dilation = as_tuple(dilation, n, "dilation")
-        self.groups = groups
-        self.use_bias = use_bias
-        self.padding_mode = _check_padding_mode(padding_mode, ("ZEROS", "CIRCULAR"))
+        self._init_common(
+            num_spatial_dims,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            ("ZEROS", "CIRCULAR"),
+        )
+        self.output_padding = as_tuple(output_padding, num_spatial_dims, "output_padding")
         if self.padding_mode == "CIRCULAR" and (
             self.padding not in ("SAME", "SAME_LOWER") or any(self.output_padding)
         ):
@@ -390,9 +431,7 @@ class ConvTranspose(Module, strict=True):
                 f"'SAME_LOWER' and output_padding=0, got padding={padding!r}, "
                 f"output_padding={output_padding!r}"
             )
-        self.weight, self.bias = _init_parameters(
-            key, in_channels, out_channels, self.kernel_size, groups, use_bias, dtype
-        )
+        self._init_parameters(dtype, key)
 
     @checked_call
     def __call__(
