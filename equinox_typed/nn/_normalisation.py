@@ -7,6 +7,7 @@ cast back to the input's dtype.
 
 from __future__ import annotations
 
+import abc
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -46,7 +47,54 @@ def constant(shape: tuple[int, ...], value: float, dtype: Any) -> Float[Array, "
     return full(shape, value, dtype)
 
 
-class LayerNorm(Module, strict=True):
+class _AbstractShapeNorm(Module, strict=True):
+    """What :class:`LayerNorm` and :class:`RMSNorm` share: statistics over the whole
+    example of shape ``shape``, then an optional elementwise scale and shift."""
+
+    shape: tuple[int, ...] = field(static=True)
+    eps: float = field(static=True)
+    use_weight: bool = field(static=True)
+    use_bias: bool = field(static=True)
+    weight: Float[Array, "*shape"] | None
+    bias: Float[Array, "*shape"] | None
+
+    def _init_common(
+        self,
+        shape: int | Sequence[int],
+        eps: float,
+        use_weight: bool,
+        use_bias: bool,
+        dtype: Any,
+    ) -> None:
+        """Store the settings; the weight starts at one and the bias at zero."""
+        dtype = resolve_dtype(dtype)
+        self.shape = _as_shape(shape)
+        self.eps = eps
+        self.use_weight = use_weight
+        self.use_bias = use_bias
+        self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
+        self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
+
+    def _scale_shift(self, out: Float[Array, "*shape"], dtype: Any) -> Float[Array, "*shape"]:
+        """``out * weight + bias`` (those present), computed in ``dtype``."""
+        if self.weight is not None:
+            out = out * self.weight.astype(dtype)
+        if self.bias is not None:
+            out = out + self.bias.astype(dtype)
+        return out
+
+    @abc.abstractmethod
+    def __call__(
+        self,
+        x: Float[Array, "*shape"],
+        state: State = NO_STATE,
+        *,
+        key: PRNGKeyArray | None = None,
+    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
+        """Normalise one example ``x`` of shape ``shape``."""
+
+
+class LayerNorm(_AbstractShapeNorm, strict=True):
     """Normalise an example to zero mean and unit variance over all of its axes, then
     optionally scale and shift elementwise (as PyTorch's ``nn.LayerNorm``).
 
@@ -66,13 +114,6 @@ class LayerNorm(Module, strict=True):
     ```
     """
 
-    shape: tuple[int, ...] = field(static=True)
-    eps: float = field(static=True)
-    use_weight: bool = field(static=True)
-    use_bias: bool = field(static=True)
-    weight: Float[Array, "*shape"] | None
-    bias: Float[Array, "*shape"] | None
-
     def __init__(
         self,
         shape: int | Sequence[int],
@@ -91,13 +132,7 @@ class LayerNorm(Module, strict=True):
                 stacklevel=3,
             )
             use_weight = use_bias = elementwise_affine
-        dtype = resolve_dtype(dtype)
-        self.shape = _as_shape(shape)
-        self.eps = eps
-        self.use_weight = use_weight
-        self.use_bias = use_bias
-        self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
-        self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
+        self._init_common(shape, eps, use_weight, use_bias, dtype)
 
     @checked_call
     def __call__(
@@ -123,14 +158,10 @@ class LayerNorm(Module, strict=True):
         centred = xc - mean
         var = jnp.mean(jnp.square(centred))
         out = centred * jax.lax.rsqrt(var + self.eps)
-        if self.weight is not None:
-            out = out * self.weight.astype(dtype)
-        if self.bias is not None:
-            out = out + self.bias.astype(dtype)
-        return _with_state(out.astype(x.dtype), state)
+        return _with_state(self._scale_shift(out, dtype).astype(x.dtype), state)
 
 
-class RMSNorm(Module, strict=True):
+class RMSNorm(_AbstractShapeNorm, strict=True):
     """Divide an example by its root mean square, then optionally scale and shift
     elementwise (as PyTorch's ``nn.RMSNorm``, plus an optional bias).
 
@@ -148,13 +179,6 @@ class RMSNorm(Module, strict=True):
     ```
     """
 
-    shape: tuple[int, ...] = field(static=True)
-    eps: float = field(static=True)
-    use_weight: bool = field(static=True)
-    use_bias: bool = field(static=True)
-    weight: Float[Array, "*shape"] | None
-    bias: Float[Array, "*shape"] | None
-
     def __init__(
         self,
         shape: int | Sequence[int],
@@ -163,13 +187,7 @@ class RMSNorm(Module, strict=True):
         use_bias: bool = True,
         dtype: Any = None,
     ) -> None:
-        dtype = resolve_dtype(dtype)
-        self.shape = _as_shape(shape)
-        self.eps = eps
-        self.use_weight = use_weight
-        self.use_bias = use_bias
-        self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
-        self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
+        self._init_common(shape, eps, use_weight, use_bias, dtype)
 
     @checked_call
     def __call__(
@@ -187,11 +205,7 @@ class RMSNorm(Module, strict=True):
         dtype = _compute_dtype(x.dtype)
         xc = x.astype(dtype)
         out = xc * jax.lax.rsqrt(jnp.mean(jnp.square(xc)) + self.eps)
-        if self.weight is not None:
-            out = out * self.weight.astype(dtype)
-        if self.bias is not None:
-            out = out + self.bias.astype(dtype)
-        return _with_state(out.astype(x.dtype), state)
+        return _with_state(self._scale_shift(out, dtype).astype(x.dtype), state)
 
 
 class GroupNorm(Module, strict=True):
