@@ -28,6 +28,7 @@ from ._padding import (
     PaddingSpec,
     as_padding,
     as_tuple,
+    check_rank,
     pad_spatial,
     resolve_padding,
     same_padding,
@@ -66,17 +67,6 @@ def _check_padding_mode(padding_mode: str, allowed: Sequence[str]) -> str:
             f"padding_mode={padding_mode!r} is not supported here; use one of {tuple(allowed)}"
         )
     return mode
-
-
-def _check_rank(layer: Module, x: Array, num_spatial_dims: int) -> None:
-    # Shapes are static, so this also runs (once) while tracing: a wrong rank can never
-    # be right, and lax would otherwise fail with an error about dimension numbers.
-    if x.ndim != num_spatial_dims + 1:
-        raise ValueError(
-            f"{type(layer).__qualname__}: the input must have shape (channels, "
-            f"{num_spatial_dims} spatial dims) -- rank {num_spatial_dims + 1} -- "
-            f"but it has shape {tuple(x.shape)}"
-        )
 
 
 class _AbstractConv(Module, strict=True):
@@ -234,7 +224,7 @@ class Conv(_AbstractConv, strict=True):
         key: PRNGKeyArray | None = None,
     ) -> Inexact[Array, "out_channels *out_spatial"]:
         """Convolve ``x`` of shape ``(in_channels, *spatial)``; ``key`` is ignored."""
-        _check_rank(self, x, self.num_spatial_dims)
+        check_rank(self, x, self.num_spatial_dims)
         pairs = resolve_padding(
             self.padding, x.shape[1:], self.kernel_size, self.stride, self.dilation
         )
@@ -443,7 +433,7 @@ class ConvTranspose(_AbstractConv, strict=True):
         """Transposed-convolve ``x`` of shape ``(in_channels, *spatial)``; ``key`` is
         ignored."""
         n = self.num_spatial_dims
-        _check_rank(self, x, n)
+        check_rank(self, x, n)
         paddings = [
             _transpose_padding(p, size, k, s, d, op)
             for p, size, k, s, d, op in zip(

@@ -1,5 +1,6 @@
 """Spatial hyperparameters shared by convolutions and pools: normalising per-dimension
-sizes, and turning padding specifications into explicit ``(lo, hi)`` pairs.
+sizes, turning padding specifications into explicit ``(lo, hi)`` pairs, and checking
+that an input is channels-first with the layer's number of spatial dimensions.
 
 Layers store their hyperparameters in normal form (a tuple per spatial dimension, or a
 padding string), and resolve string paddings against the input's spatial shape when
@@ -22,6 +23,7 @@ __all__ = [
     "PaddingSpec",
     "as_padding",
     "as_tuple",
+    "check_rank",
     "pad_spatial",
     "resolve_padding",
     "same_padding",
@@ -58,6 +60,25 @@ def as_tuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     if len(result) != n or not all(isinstance(v, int) for v in result):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise ValueError(f"`{name}` must be an int or a sequence of {n} ints, got {value!r}")
     return result
+
+
+def check_rank(layer: object, x: Array, num_spatial_dims: int) -> None:
+    """Refuse an input that is not ``(channels, *spatial)`` with ``num_spatial_dims``
+    spatial dimensions; ``layer`` is named in the error.
+
+    ```python
+    check_rank(conv2d, jnp.zeros((3, 8, 8)), 2)  # fine
+    check_rank(conv2d, jnp.zeros((8, 8)), 2)     # ValueError: ... rank 3 ...
+    ```
+    """
+    # Shapes are static, so this also runs (once) while tracing: a wrong rank can never
+    # be right, and lax would otherwise fail with an error about dimension numbers.
+    if x.ndim != num_spatial_dims + 1:
+        raise ValueError(
+            f"{type(layer).__qualname__}: the input must have shape (channels, "
+            f"{num_spatial_dims} spatial dims) -- rank {num_spatial_dims + 1} -- "
+            f"but it has shape {tuple(x.shape)}"
+        )
 
 
 def as_padding(padding: PaddingLike, n: int, *, allow_strings: bool = True) -> PaddingSpec:

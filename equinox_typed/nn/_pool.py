@@ -20,7 +20,7 @@ from jaxtyping import Array, PRNGKeyArray, Shaped
 from .._call_checks import checked_call
 from .._jax_typed import reduce_window, vectorize
 from .._module import Module, field
-from ._padding import PaddingPairs, as_padding, as_tuple
+from ._padding import PaddingPairs, as_padding, as_tuple, check_rank
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -46,16 +46,6 @@ BinaryOp = Callable[
     [Shaped[Array, "*shape"], Shaped[Array, "*shape"]], Shaped[Array, "*shape"]
 ]
 BlockReduction = Callable[[Shaped[Array, "n"]], Shaped[Array, ""]]
-
-
-def _check_rank(layer: Module, x: Array, num_spatial_dims: int) -> None:
-    # Static shapes: this also runs while tracing, where a wrong rank is just as wrong.
-    if x.ndim != num_spatial_dims + 1:
-        raise ValueError(
-            f"{type(layer).__qualname__}: the input must have shape (channels, "
-            f"{num_spatial_dims} spatial dims) -- rank {num_spatial_dims + 1} -- "
-            f"but it has shape {tuple(x.shape)}"
-        )
 
 
 def _as_scalar(init: Any) -> int | float:
@@ -155,7 +145,7 @@ class Pool(Module, strict=True):
 
 
 def _reduce_windows(pool: Pool, x: Array) -> Array:
-    _check_rank(pool, x, pool.num_spatial_dims)
+    check_rank(pool, x, pool.num_spatial_dims)
     pairs = pool.padding
     if pool.use_ceil:
         pairs = tuple(
@@ -325,7 +315,7 @@ class AdaptivePool(Module, strict=True):
         self, x: Shaped[Array, "channels *spatial"], *, key: PRNGKeyArray | None = None
     ) -> Shaped[Array, "channels *out_spatial"]:
         """Pool ``x`` of shape ``(channels, *spatial)``; ``key`` is ignored."""
-        _check_rank(self, x, len(self.target_shape))
+        check_rank(self, x, len(self.target_shape))
         if any(t > n for t, n in zip(self.target_shape, x.shape[1:], strict=True)):
             raise ValueError(
                 f"{type(self).__qualname__}: target_shape {self.target_shape} is larger "
