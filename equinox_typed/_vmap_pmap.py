@@ -164,6 +164,38 @@ def _check_examples(
     )
 
 
+def _check_call(
+    boundary: Boundary, args: tuple[Any, ...], kwargs: dict[str, Any], axes: list[int | None]
+) -> Any:
+    """At the start of a mapped call: check one example of the arguments, unless an
+    earlier call with the same abstract signature passed. Returns that signature's memo
+    key, or None when checks are off (then ``_check_result`` is not called)."""
+    if not _checking.checks_active():
+        return None
+    key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
+    if key not in boundary.memo:
+        _check_examples(boundary, args, kwargs, axes)
+    return key
+
+
+def _check_result(
+    boundary: Boundary,
+    key: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    axes: list[int | None],
+    out: Any,
+    out_axes: list[int | None],
+) -> None:
+    """At the end of a mapped call: check one example of the output (with the
+    arguments, so dimension names bind across both), then memoise what passed."""
+    out_key = (key, _checking.abstract_signature(out))
+    if out_key not in boundary.memo and boundary.checks_return:
+        _check_examples(boundary, args, kwargs, axes, out, out_axes)
+    boundary.memo.add(out_key)
+    boundary.memo.add(key)
+
+
 class _MapStatic:
     """Output bookkeeping of a mapped call: treedef, per-leaf axes and non-array
     leaves. Carried as auxiliary data of an empty PyTree node (so ``jax.pmap``'s cache
@@ -213,12 +245,7 @@ def _make_vmap(
     def vmapped(*args: Any, **kwargs: Any) -> Any:
         axes = _call_axes(fun, in_axes, args, kwargs)
         leaves, treedef = tree_flatten((args, kwargs))
-        checking = _checking.checks_active()
-        key: Any = None
-        if checking:
-            key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
-            if key not in boundary.memo:
-                _check_examples(boundary, args, kwargs, axes)
+        key = _check_call(boundary, args, kwargs, axes)
         mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
         mapped_axes = [a for a in axes if a is not None]
 
@@ -237,12 +264,8 @@ def _make_vmap(
             axis_size=axis_size,
         )(mapped)
         out = static.rebuild(mapped_out, unmapped_out)
-        if checking:
-            out_key = (key, _checking.abstract_signature(out))
-            if out_key not in boundary.memo and boundary.checks_return:
-                _check_examples(boundary, args, kwargs, axes, out, static.axes)
-            boundary.memo.add(out_key)
-            boundary.memo.add(key)
+        if key is not None:
+            _check_result(boundary, key, args, kwargs, axes, out, static.axes)
         return out
 
     return vmapped
@@ -347,12 +370,7 @@ def _make_pmap(
 
     def call(*args: Any, **kwargs: Any) -> Any:
         axes = _call_axes(fun, in_axes, args, kwargs)
-        checking = _checking.checks_active()
-        key: Any = None
-        if checking:
-            key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
-            if key not in boundary.memo:
-                _check_examples(boundary, args, kwargs, axes)
+        key = _check_call(boundary, args, kwargs, axes)
         fun_leaves, fun_def = tree_flatten(fun)
         n_first = len(jtu.tree_leaves(args[0])) if args else 0
         leaves, treedef = tree_flatten((fun, args, kwargs))
@@ -376,12 +394,8 @@ def _make_pmap(
                 warnings.filterwarnings("ignore", "Some donated buffers were not usable")
             mapped_out, unmapped_out, out_static = pmapped(static, *groups)
         out = out_static.rebuild(mapped_out, unmapped_out)
-        if checking:
-            out_key = (key, _checking.abstract_signature(out))
-            if out_key not in boundary.memo and boundary.checks_return:
-                _check_examples(boundary, args, kwargs, axes, out, out_static.axes)
-            boundary.memo.add(out_key)
-            boundary.memo.add(key)
+        if key is not None:
+            _check_result(boundary, key, args, kwargs, axes, out, out_static.axes)
         return out
 
     return call
