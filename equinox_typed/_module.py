@@ -399,13 +399,28 @@ def _finish_fields(cls: Any, self: Any) -> None:
 class _FieldPlan:
     """What to check on instances of one class, worked out once."""
 
-    __slots__ = ("owner", "labels", "names", "get_values", "hints", "int_dims", "strict", "memo")
+    __slots__ = (
+        "owner",
+        "labels",
+        "names",
+        "get_values",
+        "get_arrays",
+        "get_others",
+        "hints",
+        "int_dims",
+        "strict",
+        "memo",
+    )
 
     def __init__(self, cls: type) -> None:
         self.owner = cls.__qualname__
         hints = _resolve_field_hints(cls)
         self.names = tuple(hints)
         self.get_values = _tuple_getter(self.names)
+        # The memo key is built from two groups of fields (see `fields_signature`).
+        array_fields = tuple(n for n, h in hints.items() if any(_checking.array_hints_in(h)))
+        self.get_arrays = _tuple_getter(array_fields)
+        self.get_others = _tuple_getter(tuple(n for n in hints if n not in array_fields))
         self.labels = tuple(f".{name}" for name in hints)
         self.hints = tuple(hints.values())
         used: set[str] = set()
@@ -489,10 +504,11 @@ def check_module(module: Any, path: str = "") -> None:
     if not plan.hints:
         return
     d = module.__dict__
-    values = plan.get_values(d)
-    key = _checking.values_signature(values)
-    if key in plan.memo:
+    arrays, others = plan.get_arrays(d), plan.get_others(d)
+    seen, key = plan.memo.lookup(_checking.fields_signature(arrays, others), (arrays, others))
+    if seen:
         return
+    values = plan.get_values(d)
     items: list[tuple[str, Any, Any]] = [
         _checking.dimension_item(name, d[name])
         for name in plan.int_dims

@@ -258,3 +258,22 @@ def test_literal_and_union_fields(typechecker: str) -> None:
     assert Sized(3).size == 3
     with pytest.raises(eqx.TypeCheckError, match="`.size`"):
         Sized("vector")  # type: ignore[arg-type]
+
+
+def test_memo_distinguishes_array_kinds_and_scalar_types(typechecker: str) -> None:
+    class Holder(eqx.Module):
+        x: Shaped[Array, " n"] | Shaped[np.ndarray, " n"]
+        flag: bool | int
+
+    Holder(jnp.zeros(3), True)
+    Holder(np.zeros(3), True)  # a NumPy array: a different signature, checked anew
+    with pytest.raises(eqx.TypeCheckError, match="`.x`"):
+        Holder(jnp.zeros((3, 1)), 1)  # a new shape is checked, not served from the memo
+
+    class Nested(eqx.Module):
+        inner: Pair  # a Module holding arrays: its signature is found by flattening
+        scale: Float[Array, ""]
+
+    Nested(Pair(jnp.zeros((2, 3)), jnp.zeros(2)), jnp.array(1.0))
+    with pytest.raises(eqx.TypeCheckError, match="`.scale`"):
+        Nested(Pair(jnp.zeros((2, 3)), jnp.zeros(2)), jnp.zeros(2))
