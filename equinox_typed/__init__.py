@@ -31,7 +31,6 @@ from ._module import (
     module_fields as module_fields,
 )
 
-# --- tree utilities (foundation) ---
 from ._pretty import tree_pformat as tree_pformat, tree_pprint as tree_pprint
 from ._tree import (
     Partial as Partial,
@@ -41,7 +40,8 @@ from ._tree import (
     tree_equal as tree_equal,
     tree_flatten_one_level as tree_flatten_one_level,
 )
-# --- filtered transformations ---
+
+# Filtered transformations.
 from ._ad import (
     filter_hessian as filter_hessian,
     filter_jacfwd as filter_jacfwd,
@@ -58,12 +58,11 @@ from ._custom_ad import (
 )
 from ._eval_shape import filter_eval_shape as filter_eval_shape
 from ._make_jaxpr import filter_make_jaxpr as filter_make_jaxpr
-from ._sharding import filter_shard as filter_shard
 from ._grad import filter_grad as filter_grad, filter_value_and_grad as filter_value_and_grad
 from ._jit import filter_jit as filter_jit
 from ._legacy import gradf as gradf, jitf as jitf, value_and_grad_f as value_and_grad_f
+from ._sharding import filter_shard as filter_shard
 from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
-# --- end of exports ---
 
 # Last, because the layers are built from everything above (`eqx.nn.Linear`).
 from . import nn as nn
@@ -71,19 +70,6 @@ from . import nn as nn
 __version__ = "0.1.0"
 
 __all__ = [
-    "filter_checkpoint",
-    "filter_closure_convert",
-    "filter_custom_jvp",
-    "filter_custom_vjp",
-    "filter_eval_shape",
-    "filter_hessian",
-    "filter_jacfwd",
-    "filter_jacrev",
-    "filter_jvp",
-    "filter_make_jaxpr",
-    "filter_pure_callback",
-    "filter_shard",
-    "filter_vjp",
     "AbstractClassVar",
     "AbstractVar",
     "BoundMethod",
@@ -96,10 +82,23 @@ __all__ = [
     "combine",
     "field",
     "filter",
+    "filter_checkpoint",
+    "filter_closure_convert",
+    "filter_custom_jvp",
+    "filter_custom_vjp",
+    "filter_eval_shape",
     "filter_grad",
+    "filter_hessian",
+    "filter_jacfwd",
+    "filter_jacrev",
     "filter_jit",
+    "filter_jvp",
+    "filter_make_jaxpr",
     "filter_pmap",
+    "filter_pure_callback",
+    "filter_shard",
     "filter_value_and_grad",
+    "filter_vjp",
     "filter_vmap",
     "get_checks",
     "get_typechecker",

@@ -1,6 +1,6 @@
 """Neural-network layers: every array field and every call is shape-annotated."""
 
-# --- linear, recurrent, embedding, attention layers ---
+# Linear, recurrent, embedding and attention layers.
 from ._activations import PReLU as PReLU
 from ._attention import MultiheadAttention as MultiheadAttention
 from ._dropout import Dropout as Dropout
@@ -10,7 +10,7 @@ from ._linear import Identity as Identity, Linear as Linear
 from ._mlp import MLP as MLP
 from ._rnn import GRUCell as GRUCell, LSTMCell as LSTMCell
 from ._rope import RotaryPositionalEmbedding as RotaryPositionalEmbedding
-# --- convolutions and pooling ---
+# Convolutions and pooling.
 from ._conv import (
     Conv as Conv,
     Conv1d as Conv1d,
@@ -37,7 +37,7 @@ from ._pool import (
     MaxPool3d as MaxPool3d,
     Pool as Pool,
 )
-# --- normalisation, state and wrappers ---
+# Normalisation, state and wrappers.
 from ._batch_norm import BatchNorm as BatchNorm
 from ._inference import inference_mode as inference_mode
 from ._normalisation import GroupNorm as GroupNorm, LayerNorm as LayerNorm, RMSNorm as RMSNorm
@@ -53,16 +53,52 @@ from ._stateful import (
 )
 from ._weight_norm import WeightNorm as WeightNorm
 
-__all__: list[str] = []
-# --- __all__ additions ---
-__all__ += ["Linear", "Identity", "Lambda", "Dropout", "MLP", "PReLU"]
-__all__ += ["GRUCell", "LSTMCell", "Embedding", "MultiheadAttention"]
-__all__ += ["RotaryPositionalEmbedding"]
-__all__ += ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d"]
-__all__ += ["ConvTranspose2d", "ConvTranspose3d", "Pool", "MaxPool1d", "MaxPool2d"]
-__all__ += ["MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptivePool"]
-__all__ += ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"]
-__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
-__all__ += ["State", "StateIndex", "StatefulLayer", "make_with_state", "delete_init_state"]
-__all__ += ["Sequential", "LayerNorm", "GroupNorm", "RMSNorm", "BatchNorm"]
-__all__ += ["inference_mode", "Shared", "WeightNorm", "SpectralNorm"]
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "AdaptivePool",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "BatchNorm",
+    "Conv",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
+    "GroupNorm",
+    "Identity",
+    "LSTMCell",
+    "Lambda",
+    "LayerNorm",
+    "Linear",
+    "MLP",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "MultiheadAttention",
+    "PReLU",
+    "Pool",
+    "RMSNorm",
+    "RotaryPositionalEmbedding",
+    "Sequential",
+    "Shared",
+    "SpectralNorm",
+    "State",
+    "StateIndex",
+    "StatefulLayer",
+    "WeightNorm",
+    "delete_init_state",
+    "inference_mode",
+    "make_with_state",
+]
