@@ -14,6 +14,8 @@ import torch
 import equinox_typed as eqx
 import equinox_typed.nn as nn
 
+from ._helpers import raises_check_error
+
 RTOL = ATOL = 1e-5
 
 
@@ -162,14 +164,14 @@ def test_groupnorm_constructor_errors() -> None:
 
 
 def test_layernorm_wrong_shape_raises(typechecker: str) -> None:
-    with pytest.raises(eqx.TypeCheckError) as info:
+    with raises_check_error(
+        "LayerNorm.__call__",
+        "`x`",
+        "Float[Array, '*shape']",
+        "f32[4]",
+        "shape=(5,)",
+    ):
         nn.LayerNorm(5)(jnp.ones(4))
-    message = str(info.value)
-    assert "LayerNorm.__call__" in message
-    assert "`x`" in message
-    assert "Float[Array, '*shape']" in message
-    assert "f32[4]" in message
-    assert "shape=(5,)" in message
 
 
 def test_groupnorm_and_rmsnorm_wrong_shape_raise(typechecker: str) -> None:
