@@ -242,7 +242,7 @@ class _NoState(State):
 # The default of the `state` argument of layers that take an optional State: "no state
 # given", so they return only their output. Never flattened or read; its repr shows in
 # signatures (`help(eqx.nn.LayerNorm.__call__)`).
-NO_STATE: State = _NoState._from_values({})
+NO_STATE: State = _NoState._from_values({})  # pyright: ignore[reportPrivateUsage]
 
 
 def _flatten_state(state: State) -> tuple[tuple[Any, ...], tuple[_Marker, ...]]:
