@@ -4,7 +4,7 @@ array in the first argument, whatever PyTree (Module, dict, ...) holds them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
@@ -12,15 +12,11 @@ import equinox_typed._checking as _checking
 from ._boundary import Boundary, Items, copy_function_metadata
 from ._filters import is_inexact_array
 from ._jax_typed import tree_flatten, value_and_grad
+from ._missing import MISSING
 
 __all__ = ["filter_grad", "filter_value_and_grad"]
 
 
-class _Sentinel:
-    __slots__ = ()
-
-
-_MISSING: Final[Any] = _Sentinel()
 
 
 def _make_value_and_grad(fun: Callable[..., Any], has_aux: bool, owner: str) -> Any:
@@ -80,7 +76,7 @@ def _value_and_grad(
 
 
 def filter_value_and_grad(
-    fun: Any = _MISSING, *, has_aux: bool = False
+    fun: Any = MISSING, *, has_aux: bool = False
 ) -> Any:
     """Like :func:`filter_grad`, also returning the value.
 
@@ -93,7 +89,7 @@ def filter_value_and_grad(
     loss, grads = eqx.filter_value_and_grad(loss_fn)(model, x, y)
     ```
     """
-    if fun is _MISSING:
+    if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
             return filter_value_and_grad(f, has_aux=has_aux)
@@ -108,7 +104,7 @@ def filter_value_and_grad(
     return wrapper
 
 
-def filter_grad(fun: Any = _MISSING, *, has_aux: bool = False) -> Any:
+def filter_grad(fun: Any = MISSING, *, has_aux: bool = False) -> Any:
     """Gradient of a scalar function with respect to the inexact arrays of its first
     argument.
 
@@ -131,7 +127,7 @@ def filter_grad(fun: Any = _MISSING, *, has_aux: bool = False) -> Any:
     grads = eqx.filter_grad(loss_fn)(model, x, y)   # grads.layers[0].weight, ...
     ```
     """
-    if fun is _MISSING:
+    if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
             return filter_grad(f, has_aux=has_aux)

@@ -44,6 +44,7 @@ from ._jax_typed import (
     tree_flatten,
     tree_flatten_with_path,
 )
+from ._missing import MISSING
 from ._module import Module
 
 __all__ = ["Donate", "filter_jit"]
@@ -382,11 +383,6 @@ def _renamed(f: Callable[..., Any], name: str, qualname: str) -> Callable[..., A
     return f
 
 
-class _Sentinel:
-    __slots__ = ()
-
-
-_MISSING: Final[Any] = _Sentinel()
 
 
 @overload
@@ -399,7 +395,7 @@ def filter_jit(
 def filter_jit(fun: Callable[_P, _R], *, donate: Donate = "none") -> _Jitted[_P, _R]: ...
 
 
-def filter_jit(fun: Any = _MISSING, *, donate: Donate = "none") -> Any:
+def filter_jit(fun: Any = MISSING, *, donate: Donate = "none") -> Any:
     """Compile ``fun`` with XLA; array leaves of its inputs are traced, all else is static.
 
     Every JAX/NumPy array anywhere in the arguments (positional and keyword) and in
@@ -433,7 +429,7 @@ def filter_jit(fun: Any = _MISSING, *, donate: Donate = "none") -> Any:
     """
     if donate not in _DONATE_MODES:
         raise ValueError(f"donate must be one of {_DONATE_MODES}, got {donate!r}")
-    if fun is _MISSING:
+    if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
             return _make_jitted(f, donate)

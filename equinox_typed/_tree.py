@@ -7,7 +7,6 @@ dicts, namedtuples and any registered class are *nodes*; everything else is a *l
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
@@ -26,6 +25,7 @@ from ._jax_typed import (
     tree_flatten,
     tree_flatten_with_path,
 )
+from ._missing import MISSING, Missing
 
 __all__ = [
     "Partial",
@@ -41,18 +41,6 @@ _R = TypeVar("_R")
 
 # A position in a tree: the child index taken at each level, from the root down.
 _NodePath = tuple[int, ...]
-
-
-class _Missing(enum.Enum):
-    """Sentinel type for "argument not given" (``None`` is a legitimate replacement)."""
-
-    MISSING = enum.auto()
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING = _Missing.MISSING
 
 
 def is_tracer(x: object) -> bool:
@@ -215,10 +203,10 @@ def _replacements(
     paths: list[_NodePath],
     single: bool,
     replace: Any,
-    replace_fn: Callable[[Any], Any] | _Missing,
+    replace_fn: Callable[[Any], Any] | Missing,
 ) -> dict[_NodePath, Callable[[Any], Any]]:
     """For each picked position, the function mapping the old node to its new value."""
-    if not isinstance(replace_fn, _Missing):
+    if not isinstance(replace_fn, Missing):
         fn = replace_fn
         return {path: fn for path in paths}
     if single:
@@ -270,8 +258,8 @@ def _rebuild(
 def tree_at(
     where: Callable[[_T], Any],
     pytree: _T,
-    replace: Any = _MISSING,
-    replace_fn: Callable[[Any], Any] | _Missing = _MISSING,
+    replace: Any = MISSING,
+    replace_fn: Callable[[Any], Any] | Missing = MISSING,
     is_leaf: Callable[[Any], bool] | None = None,
 ) -> _T:
     """Return a copy of ``pytree`` with some of its nodes replaced (out of place).
@@ -306,8 +294,8 @@ def tree_at(
         >>> tree_at(lambda t: t["weight"], tree, replace_fn=lambda w: w * 10)
         {'bias': None, 'weight': 10.0}
     """
-    if (replace is _MISSING) == (replace_fn is _MISSING):
-        given = "neither" if replace is _MISSING else "both"
+    if (replace is MISSING) == (replace_fn is MISSING):
+        given = "neither" if replace is MISSING else "both"
         raise ValueError(
             f"tree_at needs exactly one of `replace` and `replace_fn`; got {given}"
         )

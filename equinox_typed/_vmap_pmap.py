@@ -35,15 +35,11 @@ from ._jax_typed import (
     tree_flatten,
 )
 from ._jit import Donate
+from ._missing import MISSING
 
 __all__ = ["filter_pmap", "filter_vmap"]
 
 
-class _Sentinel:
-    __slots__ = ()
-
-
-_MISSING: Final[Any] = _Sentinel()
 
 
 def _is_none(x: Any) -> bool:
@@ -133,7 +129,7 @@ def _check_examples(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     in_axes: list[int | None],
-    out: Any = _MISSING,
+    out: Any = MISSING,
     out_axes: list[int | None] | None = None,
 ) -> None:
     """Check one example of a mapped call (and of its output, when given)."""
@@ -141,7 +137,7 @@ def _check_examples(
     examples: list[Any] = [_remove_axis(x, a) for x, a in zip(in_leaves, in_axes, strict=True)]
     out_examples: list[Any] = []
     out_def: TreeDef | None = None
-    if out is not _MISSING and out_axes is not None:
+    if out is not MISSING and out_axes is not None:
         out_leaves, out_def = tree_flatten(out)
         out_examples = [_remove_axis(x, a) for x, a in zip(out_leaves, out_axes, strict=True)]
     # ShapeDtypeStructs become tracers of that shape inside `eval_shape`; everything
@@ -272,7 +268,7 @@ def _make_vmap(
 
 
 def filter_vmap(
-    fun: Any = _MISSING,
+    fun: Any = MISSING,
     *,
     in_axes: Any = if_array(0),
     out_axes: Any = if_array(0),
@@ -302,7 +298,7 @@ def filter_vmap(
     ys = eqx.filter_vmap(lambda m, x: m(x), in_axes=(0, None))(ensemble, x)
     ```
     """
-    if fun is _MISSING:
+    if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
             return filter_vmap(
@@ -417,7 +413,7 @@ _DONATED: Final = _Marker("donated array")
 
 
 def filter_pmap(
-    fun: Any = _MISSING,
+    fun: Any = MISSING,
     *,
     in_axes: Any = if_array(0),
     out_axes: Any = if_array(0),
@@ -436,7 +432,7 @@ def filter_pmap(
     grads = eqx.filter_pmap(compute_grads, axis_name="devices")(model, xs)
     ```
     """
-    if fun is _MISSING:
+    if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
             return filter_pmap(
