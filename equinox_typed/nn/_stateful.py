@@ -306,7 +306,7 @@ def delete_init_state(model: _T) -> _T:
     return result
 
 
-class StatefulLayer(Module):
+class StatefulLayer(Module, strict=True):
     """Base class of layers called as ``layer(x, state, *, key=None) -> (y, state)``.
 
     :class:`~equinox_typed.nn.Sequential` threads a State through the layers whose

@@ -302,3 +302,15 @@ def test_spectral_norm_inference_keeps_state() -> None:
     leaves, treedef = jax.tree_util.tree_flatten(layer)
     assert eqx.tree_equal(jax.tree_util.tree_unflatten(treedef, leaves), layer)
     assert eqx.tree_equal(pickle.loads(pickle.dumps(layer)), layer)
+
+
+def test_every_layer_class_is_strict() -> None:
+    import inspect
+
+    modules = [
+        obj
+        for obj in vars(eqx.nn).values()
+        if inspect.isclass(obj) and issubclass(obj, eqx.Module)
+    ]
+    assert len(modules) > 40
+    assert [m.__name__ for m in modules if not m._eqx_strict] == []  # type: ignore[attr-defined]
