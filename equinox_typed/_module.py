@@ -410,6 +410,7 @@ class _FieldPlan:
         "int_dims",
         "strict",
         "memo",
+        "partial_memo",
     )
 
     def __init__(self, cls: type) -> None:
@@ -428,6 +429,7 @@ class _FieldPlan:
         self.int_dims = tuple(f.name for f in dataclasses.fields(cls) if f.name in used)
         self.strict = bool(getattr(cls, "_eqx_strict", False))
         self.memo = _checking.SignatureMemo()
+        self.partial_memo = _checking.SignatureMemo()
 
 
 def _resolve_field_hints(cls: type) -> dict[str, Any]:
@@ -489,7 +491,7 @@ def _plan(cls: Any) -> _FieldPlan:
     return plan
 
 
-def check_module(module: Any, path: str = "") -> None:
+def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     """Check a Module's fields against their annotations (memoised by signature).
 
     **Arguments:**
@@ -497,6 +499,11 @@ def check_module(module: Any, path: str = "") -> None:
     - ``module``: the instance to check.
     - ``path``: key path of ``module`` inside a larger tree, prefixed to field labels in
       errors (``"model.layers[0]"`` gives ``model.layers[0].weight``).
+    - ``holes``: whether ``module`` may be a *partial* Module, with ``None`` in the
+      fields that were filtered out (``eqx.filter(model, eqx.is_array)``, gradients,
+      optimiser states): those fields are then not checked. Such Modules are built by
+      unflattening, never by ``__init__``, so this is for checks at transformation
+      boundaries only.
 
     **Raises:** :class:`TypeCheckError`.
     """
@@ -505,7 +512,9 @@ def check_module(module: Any, path: str = "") -> None:
         return
     d = module.__dict__
     arrays, others = plan.get_arrays(d), plan.get_others(d)
-    seen, key = plan.memo.lookup(_checking.fields_signature(arrays, others), (arrays, others))
+    # Partial Modules pass checks that whole ones fail (`fn=None`): separate memos.
+    memo = plan.partial_memo if holes else plan.memo
+    seen, key = memo.lookup(_checking.fields_signature(arrays, others), (arrays, others))
     if seen:
         return
     values = plan.get_values(d)
@@ -517,11 +526,12 @@ def check_module(module: Any, path: str = "") -> None:
     items += [
         (path + label, value, hint)
         for label, value, hint in zip(plan.labels, values, plan.hints, strict=True)
+        if not (holes and value is None)
     ]
     _checking.check_items(plan.owner, items)
     if plan.strict:
         _refuse_unannotated_arrays(plan, path, values)
-    plan.memo.add(key)
+    memo.add(key)
 
 
 def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: tuple[Any, ...]) -> None:
@@ -540,6 +550,10 @@ def _is_module(x: Any) -> bool:
 def check_tree_modules(tree: Any, path: str = "") -> None:
     """Check every Module found anywhere inside ``tree`` (nested Modules included).
 
+    Meant for the boundaries of transformations, whose arguments often hold partial
+    Modules (gradients, ``eqx.filter`` outputs, optimiser states): fields holding
+    ``None`` are taken as filtered out, not checked (see :func:`check_module`).
+
     **Arguments:**
 
     - ``tree``: any PyTree.
@@ -551,7 +565,7 @@ def check_tree_modules(tree: Any, path: str = "") -> None:
 
 
 def _check_module_and_children(module: Module, path: str) -> None:
-    check_module(module, path)
+    check_module(module, path, holes=True)
 
     def is_child_module(x: Any) -> bool:
         return x is not module and isinstance(x, Module)

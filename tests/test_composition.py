@@ -53,3 +53,28 @@ def test_jit_of_vmap_and_vmap_of_vmap(typechecker: str) -> None:
     # The innermost boundary still sees per-example shapes and binds `n` across them.
     with pytest.raises(eqx.TypeCheckError, match="per_example"):
         eqx.filter_vmap(per_example)(xs, jnp.ones((4, 2)))
+
+
+def test_partial_modules_cross_boundaries(typechecker: str) -> None:
+    """Gradients, `eqx.filter` outputs and optimiser states are Modules with `None` in
+    the filtered-out fields: the boundary checks what they hold, not what they lack."""
+    model = _mlp()
+    params = eqx.filter(model, eqx.is_inexact_array)
+    assert params.activation is None  # type: ignore[comparison-overlap]
+    grads = eqx.filter_grad(loss)(model, jnp.arange(3.0))
+
+    @eqx.filter_jit
+    def sgd(params: eqx.nn.MLP, grads: eqx.nn.MLP) -> eqx.nn.MLP:
+        return jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads)
+
+    updated = sgd(params, grads)
+    np.testing.assert_allclose(
+        updated.layers[0].weight, params.layers[0].weight - 0.1 * grads.layers[0].weight
+    )
+    # What a partial Module does hold is still checked...
+    bad = eqx.tree_at(lambda g: g.layers[1].weight, grads, jnp.zeros((3, 3)))
+    with pytest.raises(eqx.TypeCheckError, match=r"grads\.layers\[1\]\.weight"):
+        sgd(params, bad)
+    # ...and a whole Module with a hole is still refused at construction.
+    with pytest.raises(eqx.TypeCheckError, match="`.fn`"):
+        eqx.nn.Lambda(None)  # type: ignore[arg-type]
