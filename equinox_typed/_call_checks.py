@@ -150,6 +150,8 @@ def _raise_with_sizes(
         _checking.check_items(plan.owner, items, what)
     except _checking.TypeCheckError as error:
         layer = ", ".join(f"{n}={s!r}" for n, s in zip(plan.sizes, sizes, strict=True))
+        if f"bindings: {layer}" in str(error):  # nothing the message does not say yet
+            raise
         raise _checking.TypeCheckError(f"{error}\n  layer:    {layer}") from None
 
 
