@@ -225,7 +225,12 @@ def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
         plan = _plan_for(plans, type(self), method)
         d = self.__dict__
         sizes = tuple(d[name] for name in plan.sizes)
-        call_key = _checking.abstract_signature((sizes, args[1:], kwargs))
+        call_key = (
+            sizes,
+            _checking.values_signature(args[1:]),
+            tuple(kwargs),
+            _checking.values_signature(tuple(kwargs.values())),
+        )
         if call_key not in plan.argument_memo:
             items = _argument_items(plan, sizes, args, kwargs)
             if items is None:  # the arguments don't fit the signature: let Python say so
@@ -235,7 +240,7 @@ def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
         out = method(*args, **kwargs)
         if plan.return_hint is Any:
             return out
-        return_key = _checking.abstract_signature((call_key, out))
+        return_key = (call_key, _checking.values_signature((out,)))
         if return_key not in plan.return_memo:
             items = _argument_items(plan, sizes, args, kwargs) or []
             items += _expand_tuple("return", out, plan.return_hint)

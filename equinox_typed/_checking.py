@@ -235,6 +235,16 @@ def fields_signature(arrays: tuple[Any, ...], others: tuple[Any, ...]) -> Any:
     return (_generation, abstract, others, tuple(map(type, others)))
 
 
+def values_signature(values: tuple[Any, ...]) -> Any:
+    """:func:`abstract_signature` of a tuple of values (a call's arguments), computed at
+    C speed when every value is a JAX value; a different key shape from the general
+    one, so the two never collide."""
+    try:
+        return (_generation, tuple(map(_CLASS_AVAL, values)))
+    except AttributeError:
+        return abstract_signature(values)
+
+
 class SignatureMemo:
     """A bounded set of signatures already known to pass."""
 

@@ -78,3 +78,15 @@ def test_partial_modules_cross_boundaries(typechecker: str) -> None:
     # ...and a whole Module with a hole is still refused at construction.
     with pytest.raises(eqx.TypeCheckError, match="`.fn`"):
         eqx.nn.Lambda(None)  # type: ignore[arg-type]
+
+
+def test_eager_layer_calls_memoise_by_shape_not_by_value(typechecker: str) -> None:
+    linear = eqx.nn.Linear(3, 2, key=jax.random.key(0))
+    for _ in range(2):
+        linear(jnp.ones(3))
+        linear(jnp.zeros(3))
+        with pytest.raises(eqx.TypeCheckError, match=r"f32\[4\]"):
+            linear(jnp.ones(4))
+        with pytest.raises(eqx.TypeCheckError, match=r"i32\[3\]"):
+            linear(jnp.ones(3, dtype=jnp.int32))
+    linear(jnp.ones(3), key=jax.random.key(1))  # keyword arguments take part in the key
