@@ -153,7 +153,6 @@ def test_always_mode_checks_abstract_shapes_under_vmap() -> None:
 
 
 def test_failed_checks_are_retried_and_passes_memoised(typechecker: str) -> None:
-    plan = _checking  # noqa: F841 - the memo lives on the class plan
     for _ in range(3):
         with pytest.raises(eqx.TypeCheckError):
             Pair(jnp.zeros((2, 3)), jnp.zeros(3))
