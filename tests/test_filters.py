@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jaxtyping import Array, Float
 
@@ -146,6 +146,7 @@ def test_partition_works_under_jit_with_grads() -> None:
     np.testing.assert_allclose(grads.weight, 2 * 2.0 * block.weight)
 
 
+@settings(max_examples=60, deadline=None)  # no deadline: CI machines may be loaded
 @given(
     st.recursive(
         st.one_of(
