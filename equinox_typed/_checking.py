@@ -28,6 +28,7 @@ from jax._src import array as _jax_array
 from jax._src import core as _jax_core
 
 from ._jax_typed import jaxtyped, tree_flatten
+from ._pretty import array_summary
 
 __all__ = [
     "CheckMode",
@@ -285,35 +286,10 @@ class SignatureMemo:
 # ---------------------------------------------------------------------------------------
 # Describing what went wrong.
 
-_DTYPE_CODES: Final = {
-    "float": "f",
-    "int": "i",
-    "uint": "u",
-    "complex": "c",
-    "bfloat": "bf",
-}
-
-
-def short_dtype(dtype: Any) -> str:
-    """``float32`` -> ``f32``, ``bfloat16`` -> ``bf16``, ``bool`` -> ``bool``."""
-    name: str = np.dtype(dtype).name
-    match = re.fullmatch(r"([a-z]+?)(\d+)", name)
-    if match and match.group(1) in _DTYPE_CODES:
-        return f"{_DTYPE_CODES[match.group(1)]}{match.group(2)}"
-    return name
-
-
 def describe_value(value: Any) -> str:
     """A short description of what arrived: ``f32[5,5]`` for arrays, else type and repr."""
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
-        try:
-            code = short_dtype(dtype)
-        except TypeError:
-            code = str(dtype)
-        suffix = "(numpy)" if isinstance(value, np.ndarray) else ""
-        return f"{code}[{','.join(map(str, shape))}]{suffix}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return array_summary(value, numpy=isinstance(value, np.ndarray))
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."

@@ -127,7 +127,7 @@ _SIZED_DTYPE = re.compile(r"(float|int|uint|complex)(\d+)")
 _DTYPE_PREFIX = {"float": "f", "int": "i", "uint": "u", "complex": "c"}
 
 
-def _dtype_code(dtype: Any) -> str:
+def dtype_code(dtype: Any) -> str:
     """Short dtype name: ``f32``, ``bf16``, ``i64``, ``u8``, ``c64``, ``bool``..."""
     name = str(getattr(dtype, "name", dtype))
     if name == "bfloat16":
@@ -138,10 +138,11 @@ def _dtype_code(dtype: Any) -> str:
     return _DTYPE_PREFIX[sized.group(1)] + sized.group(2)
 
 
-def _array_summary(x: Any, *, numpy: bool) -> str:
+def array_summary(x: Any, *, numpy: bool) -> str:
+    """``f32[3,2]``: dtype code and shape, with ``(numpy)`` for NumPy arrays."""
     shape = ",".join(str(size) for size in x.shape)
     suffix = "(numpy)" if numpy else ""
-    return f"{_dtype_code(x.dtype)}[{shape}]{suffix}"
+    return f"{dtype_code(x.dtype)}[{shape}]{suffix}"
 
 
 def _is_namedtuple(x: object) -> bool:
@@ -192,12 +193,12 @@ class _Converter:
 
     def _array_text(self, obj: Any) -> str | None:
         if self.struct_as_array and isinstance(obj, jax.ShapeDtypeStruct):
-            return _array_summary(obj, numpy=False)
+            return array_summary(obj, numpy=False)
         if not isinstance(obj, ARRAY_TYPES):
             return None
         # Tracers have no values to show.
         if self.short_arrays or is_tracer(obj):
-            return _array_summary(obj, numpy=not isinstance(obj, jax.Array))
+            return array_summary(obj, numpy=not isinstance(obj, jax.Array))
         return repr(obj)
 
     @staticmethod

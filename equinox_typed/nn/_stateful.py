@@ -17,7 +17,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 import jax.numpy as jnp
 import jax.tree_util as jtu
 
-from .._checking import describe_value, short_dtype
+from .._checking import describe_value
+from .._pretty import dtype_code
 from .._jax_typed import keystr, register_pytree_with_keys, tree_flatten, tree_flatten_with_path
 from .._module import Module, field
 
@@ -85,7 +86,7 @@ def _leaf_description(leaf: Any) -> str:
     """``f32[3]``-style description; Python scalars are described as JAX sees them."""
     if hasattr(leaf, "shape"):
         return describe_value(leaf)
-    return f"{short_dtype(jnp.result_type(leaf))}[]"
+    return f"{dtype_code(jnp.result_type(leaf))}[]"
 
 
 def _check_same_kind(what: str, marker: _Marker, old: Any, new: Any) -> None:
