@@ -37,9 +37,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Final, ParamSpec, TypeVar, cast, get_args, get_origin, get_type_hints
 
-import jaxtyping
-import numpy as np
-
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
@@ -102,19 +99,13 @@ class _CallPlan:
         self.return_memo = _checking.SignatureMemo()
 
 
-_VARIADIC_CARRIERS: dict[str, Any] = {}
-
-
 def _variadic_item(name: str, size: int | tuple[int, ...] | None) -> tuple[str, Any, Any]:
     """An item binding variadic dimension ``*name`` to ``(size,)``, ``()`` for None, or
     to ``size`` itself for a tuple (a ``shape`` field, as in LayerNorm)."""
-    hint = _VARIADIC_CARRIERS.get(name)
-    if hint is None:
-        hint = _VARIADIC_CARRIERS[name] = jaxtyping.Shaped[np.ndarray, f"*{name}"]
     shape: tuple[int, ...] = (
         () if size is None else size if isinstance(size, tuple) else (size,)
     )
-    return (f"*{name}", np.broadcast_to(np.False_, shape), hint)
+    return _checking.shape_item(f"*{name}", shape)
 
 
 def _size_items(plan: _CallPlan, sizes: tuple[Any, ...]) -> list[tuple[str, Any, Any]]:

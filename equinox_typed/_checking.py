@@ -385,17 +385,23 @@ def _failure_message(
 _DIMENSION_CARRIERS: dict[str, Any] = {}
 
 
+def shape_item(dims: str, shape: tuple[int, ...]) -> tuple[str, Any, Any]:
+    """An item that binds the dimensions ``dims`` (``"n"``, ``"*shape"``) to ``shape``
+    when checked first. The carrier array is a zero-strided broadcast, so it allocates
+    nothing; its annotation is made once per ``dims``."""
+    hint = _DIMENSION_CARRIERS.get(dims)
+    if hint is None:
+        hint = _DIMENSION_CARRIERS[dims] = jaxtyping.Shaped[np.ndarray, dims]
+    return (dims, np.broadcast_to(np.False_, shape), hint)
+
+
 def dimension_item(name: str, size: int) -> tuple[str, Any, Any]:
     """An item that binds dimension ``name`` to ``size`` when checked first.
 
     Used to tie a Module's ``int`` fields (``in_features``) to the dimension names of its
-    array fields (``Float[Array, "out_features in_features"]``). The carrier array is a
-    zero-strided broadcast, so it allocates nothing.
+    array fields (``Float[Array, "out_features in_features"]``).
     """
-    hint = _DIMENSION_CARRIERS.get(name)
-    if hint is None:
-        hint = _DIMENSION_CARRIERS[name] = jaxtyping.Shaped[np.ndarray, name]
-    return (name, np.broadcast_to(np.False_, (size,)), hint)
+    return shape_item(name, (size,))
 
 
 def check_items(
