@@ -29,7 +29,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
+# What `is_array` accepts; shared by the modules that classify leaves the same way.
+ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 _SCALAR_TYPES: tuple[type, ...] = (bool, int, float, complex)
 _INEXACT_SCALAR_TYPES: tuple[type, ...] = (float, complex)
 
@@ -40,13 +41,13 @@ def is_array(element: Any) -> bool:
     Python scalars are *not* arrays: ``is_array(1.0)`` is False, so filters built on it
     keep Python numbers static.
     """
-    return isinstance(element, _ARRAY_TYPES)
+    return isinstance(element, ARRAY_TYPES)
 
 
 def is_array_like(element: Any) -> bool:
     """True for arrays, Python scalars (``bool``/``int``/``float``/``complex``) and
     objects exposing ``__jax_array__``: anything ``jnp.asarray`` accepts cheaply."""
-    return isinstance(element, _ARRAY_TYPES + _SCALAR_TYPES) or callable(
+    return isinstance(element, ARRAY_TYPES + _SCALAR_TYPES) or callable(
         getattr(element, "__jax_array__", None)
     )
 
@@ -57,7 +58,7 @@ def _is_inexact_dtype(dtype: Any) -> bool:
 
 def is_inexact_array(element: Any) -> bool:
     """True for arrays of floating or complex dtype (the leaves gradients are taken of)."""
-    return isinstance(element, _ARRAY_TYPES) and _is_inexact_dtype(element.dtype)
+    return isinstance(element, ARRAY_TYPES) and _is_inexact_dtype(element.dtype)
 
 
 def is_inexact_array_like(element: Any) -> bool:

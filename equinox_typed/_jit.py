@@ -27,15 +27,14 @@ from operator import not_
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, Literal, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
-import jax
 import jax.tree_util as jtu
 from jax.core import Tracer
-import numpy as np
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
+from ._filters import ARRAY_TYPES
 from ._jax_typed import (
     TreeDef,
     jit,
@@ -55,8 +54,6 @@ _R = TypeVar("_R")
 Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
 _DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-first")
 
-# What is traced. Matches `eqx.is_array`; a tuple so `isinstance` is a single C call.
-_ARRAY_TYPES: tuple[type[Any], ...] = (jax.Array, np.ndarray, np.generic)
 
 class _ArrayKinds(dict[type, bool]):
     """Whether leaves of a given type are traced, cached per type.
@@ -68,7 +65,7 @@ class _ArrayKinds(dict[type, bool]):
     """
 
     def __missing__(self, kind: type) -> bool:
-        is_array = issubclass(kind, _ARRAY_TYPES) or issubclass(kind, Tracer)
+        is_array = issubclass(kind, ARRAY_TYPES) or issubclass(kind, Tracer)
         self[kind] = is_array
         return is_array
 
@@ -124,10 +121,10 @@ def split_output(out: Any) -> tuple[Any, _StaticOutput | None]:
     Shared with ``filter_pmap``.
     """
     leaves, treedef = tree_flatten(out)
-    if all(isinstance(x, _ARRAY_TYPES) for x in leaves):
+    if all(isinstance(x, ARRAY_TYPES) for x in leaves):
         return out, None
-    dynamic = [x for x in leaves if isinstance(x, _ARRAY_TYPES)]
-    static = tuple([None if isinstance(x, _ARRAY_TYPES) else x for x in leaves])
+    dynamic = [x for x in leaves if isinstance(x, ARRAY_TYPES)]
+    static = tuple([None if isinstance(x, ARRAY_TYPES) else x for x in leaves])
     return dynamic, _StaticOutput(treedef, static)
 
 
@@ -164,7 +161,7 @@ def _unhashable_parts(tree: Any, path: str) -> Iterator[tuple[str, Any]]:
                     except TypeError:
                         yield f"{where}.{f.name}", value
             yield from _unhashable_parts(node, where)
-        elif not isinstance(node, _ARRAY_TYPES):
+        elif not isinstance(node, ARRAY_TYPES):
             try:
                 hash(node)
             except TypeError:

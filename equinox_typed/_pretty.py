@@ -19,7 +19,8 @@ from typing import Any
 
 import jax
 
-from ._tree import ARRAY_TYPES, is_tracer
+from ._filters import ARRAY_TYPES
+from ._tree import is_tracer
 
 __all__ = ["tree_pformat", "tree_pprint"]
 

@@ -10,13 +10,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 from jax.core import Tracer
 from jaxtyping import Array, Bool
 
+from ._filters import ARRAY_TYPES
 from ._jax_typed import (
     KeyPath,
     TreeDef,
@@ -309,9 +309,6 @@ def tree_at(
 # --------------------------------------------------------------------------------------
 # tree_equal
 # --------------------------------------------------------------------------------------
-
-# What counts as an array leaf: JAX arrays (tracers included) and NumPy arrays/scalars.
-ARRAY_TYPES: tuple[type, ...] = (jax.Array, np.ndarray, np.generic)
 
 # Outcome of comparing two leaves: a Python bool when known statically, or a traced
 # scalar boolean array when the answer depends on traced values.
