@@ -111,11 +111,11 @@ def _variadic_item(name: str, size: int | tuple[int, ...] | None) -> tuple[str, 
 def _size_items(plan: _CallPlan, sizes: tuple[Any, ...]) -> list[tuple[str, Any, Any]]:
     items: list[tuple[str, Any, Any]] = []
     for name, size in zip(plan.sizes, sizes, strict=True):
-        is_int = type(size) is int
+        is_int = _checking.is_size(size)
         if is_int and name in plan.single:
-            items.append(_checking.dimension_item(name, size))
+            items.append(_checking.dimension_item(name, int(size)))
         if name in plan.variadic and (is_int or size == _SCALAR):
-            items.append(_variadic_item(name, size if is_int else None))
+            items.append(_variadic_item(name, int(size) if is_int else None))
         elif name in plan.variadic and _is_shape(size):
             items.append(_variadic_item(name, size))
     return items
@@ -126,7 +126,7 @@ def _is_shape(size: Any) -> bool:
     if type(size) is not tuple:
         return False
     entries = cast("tuple[object, ...]", size)
-    return all(type(n) is int for n in entries)
+    return all(map(_checking.is_size, entries))
 
 
 def _raise_with_sizes(

@@ -27,6 +27,7 @@ from beartype.door import is_bearable
 from jax._src import array as _jax_array
 from jax._src import core as _jax_core
 
+from ._accept import Accepting, accepted_hint, x64_enabled
 from ._jax_typed import jaxtyped, tree_flatten
 from ._pretty import array_summary
 
@@ -171,8 +172,9 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
     Runs in one jaxtyping memo: dimension names bind across all items, in order.
     """
     matches = _BACKENDS[_typechecker]
+    x64 = x64_enabled()
     for i, (_, value, hint) in enumerate(items):
-        if not matches(value, hint):
+        if not matches(value, accepted_hint(hint, x64)):
             return i
     return -1
 
@@ -191,6 +193,10 @@ def _leaf_signature(leaf: Any) -> Any:
     kind = type(as_object)
     if kind is ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
         return (kind, leaf.shape, leaf.dtype)
+    if isinstance(as_object, np.generic):
+        # A NumPy scalar may stand for a Python number (`in_features=np.int64(3)` binds
+        # a dimension), so its value is part of the key.
+        return (kind, leaf)
     shape = getattr(leaf, "shape", None)
     if shape is not None and hasattr(leaf, "dtype"):
         return (type(leaf), shape, leaf.dtype)
@@ -205,8 +211,10 @@ def abstract_signature(tree: Any) -> Any:
     when some part of the tree is; :class:`SignatureMemo` then simply does not memoise.
     """
     leaves, treedef = tree_flatten(tree)
-    # Hashability is found out by the memo's lookup, which hashes anyway.
-    return (_generation, treedef, tuple(map(_leaf_signature, leaves)))
+    # Hashability is found out by the memo's lookup, which hashes anyway. The 64-bit
+    # mode decides which dtypes NumPy leaves are accepted as (see `_accept`).
+    signature = tuple(map(_leaf_signature, leaves))
+    return (_generation, x64_enabled(), treedef, signature)
 
 
 # A JAX value's abstract value (shape, dtype, weak type) is one cached attribute, much
@@ -350,8 +358,14 @@ def dimension_names(hint: Any) -> set[str]:
     }
 
 
+def written_hint(hint: Any) -> Any:
+    """The annotation of an item as the user wrote it (an :class:`Accepting` unwrapped)."""
+    return hint.written if isinstance(hint, Accepting) else hint
+
+
 def _bindings_from(hint: Any, value: Any, into: dict[str, int]) -> None:
     """Record the sizes a passing value gave to the named dimensions of its annotation."""
+    hint = written_hint(hint)
     if not _is_array_annotation(hint) or hint.index_variadic is not None:
         return
     shape = getattr(value, "shape", None)
@@ -373,7 +387,7 @@ def _failure_message(
     bound = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "(none)"
     return (
         f"{owner}: {what} `{label}` does not match its annotation.\n"
-        f"  expected: {format_hint(hint)}\n"
+        f"  expected: {format_hint(written_hint(hint))}\n"
         f"  got:      {describe_value(value)}\n"
         f"  bindings: {bound}"
     )
@@ -393,6 +407,12 @@ def shape_item(dims: str, shape: tuple[int, ...]) -> tuple[str, Any, Any]:
     if hint is None:
         hint = _DIMENSION_CARRIERS[dims] = jaxtyping.Shaped[np.ndarray, dims]
     return (dims, np.broadcast_to(np.False_, shape), hint)
+
+
+def is_size(value: Any) -> bool:
+    """Whether ``value`` can be a dimension size: an ``int`` or a NumPy integer scalar,
+    never a ``bool``."""
+    return type(value) is int or isinstance(value, np.integer)
 
 
 def dimension_item(name: str, size: int) -> tuple[str, Any, Any]:

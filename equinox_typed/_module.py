@@ -39,6 +39,7 @@ import numpy as np
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
+from ._accept import Accepting
 from ._checking import TypeCheckError
 from ._jax_typed import (
     KeyEntry,
@@ -407,6 +408,8 @@ class _FieldPlan:
         "get_arrays",
         "get_others",
         "hints",
+        "accepting",
+        "accepting_holes",
         "int_dims",
         "strict",
         "memo",
@@ -424,6 +427,15 @@ class _FieldPlan:
         self.get_others = _tuple_getter(tuple(n for n in hints if n not in array_fields))
         self.labels = tuple(f".{name}" for name in hints)
         self.hints = tuple(hints.values())
+        # How generously each field is read (see `_accept`): non-static fields hold what
+        # transformations made of their values (0-d arrays for Python scalars).
+        static = {f.name for f in dataclasses.fields(cls) if f.metadata.get("static", False)}
+        self.accepting = tuple(
+            Accepting(h, scalar_arrays=n not in static) for n, h in hints.items()
+        )
+        self.accepting_holes = tuple(
+            Accepting(h, scalar_arrays=n not in static, holes=True) for n, h in hints.items()
+        )
         used: set[str] = set()
         used = used.union(*map(_checking.dimension_names, self.hints))
         self.int_dims = tuple(f.name for f in dataclasses.fields(cls) if f.name in used)
@@ -519,13 +531,14 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
         return
     values = plan.get_values(d)
     items: list[tuple[str, Any, Any]] = [
-        _checking.dimension_item(name, d[name])
+        _checking.dimension_item(name, int(d[name]))
         for name in plan.int_dims
-        if type(d[name]) is int
+        if _checking.is_size(d[name])
     ]
+    hints = plan.accepting_holes if holes else plan.accepting
     items += [
         (path + label, value, hint)
-        for label, value, hint in zip(plan.labels, values, plan.hints, strict=True)
+        for label, value, hint in zip(plan.labels, values, hints, strict=True)
         if not (holes and value is None)
     ]
     _checking.check_items(plan.owner, items)
