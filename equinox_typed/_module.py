@@ -17,7 +17,7 @@ import re
 import sys
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -578,7 +578,12 @@ def check_tree_modules(tree: Any, path: str = "") -> None:
 
 
 def _check_module_and_children(module: Module, path: str) -> None:
-    check_module(module, path, holes=True)
+    try:
+        check_module(module, path, holes=True)
+    except TypeCheckError:
+        if _check_as_stack(module, path):
+            return
+        raise
 
     def is_child_module(x: Any) -> bool:
         return x is not module and isinstance(x, Module)
@@ -586,6 +591,31 @@ def _check_module_and_children(module: Module, path: str) -> None:
     for key_path, child in tree_flatten_with_path(module, is_leaf=is_child_module)[0]:
         if isinstance(child, Module):
             _check_module_and_children(child, path + keystr(key_path))
+
+
+def _field_hints(module: Any) -> Iterator[tuple[Any, Any]]:
+    plan = _plan(type(module))
+    return zip(plan.get_values(module.__dict__), plan.hints)
+
+
+def _check_as_stack(module: Module, path: str) -> bool:
+    """Check ``module`` as a stack of Modules (see ``_stack``) when it is one.
+
+    **Returns:** False when ``module`` is not a stack (its own error stands).
+
+    **Raises:** :class:`TypeCheckError` when a member of the stack fails its check.
+    """
+    from . import _stack  # imported here: _stack builds on this module
+
+    prefix = _stack.stack_prefix(module, _field_hints)
+    if prefix is None:
+        return False
+
+    def check_member(member: Any) -> None:
+        _check_module_and_children(member, path)
+
+    _stack.check_stack_member(module, prefix, check_member, type(module).__qualname__)
+    return True
 
 
 # ---------------------------------------------------------------------------------------
