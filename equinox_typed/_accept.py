@@ -29,7 +29,7 @@ import abc
 import collections.abc
 import functools
 import types
-from typing import Annotated, Any, Final, Union, get_args, get_origin
+from typing import Annotated, Any, Final, Union, cast, get_args, get_origin
 
 import jax
 import jax.numpy as jnp
@@ -46,7 +46,7 @@ class _NumPyValue(abc.ABC):
 
 
 _NumPyValue.register(np.ndarray)
-_NumPyValue.register(np.generic)
+_NumPyValue.register(cast(type, np.generic))  # cast: mypy wants concrete classes here
 
 # Every dtype a NumPy value can carry into JAX, by the name jaxtyping matches.
 _NUMPY_DTYPES: Final = tuple(
@@ -72,13 +72,13 @@ class Accepting:
     - ``holes``: whether ``None`` is accepted inside containers.
     """
 
-    __slots__ = ("written", "scalar_arrays", "holes", "_key")
+    __slots__ = ("written", "scalar_arrays", "holes", "key")
 
     def __init__(self, written: Any, *, scalar_arrays: bool = False, holes: bool = False) -> None:
         self.written = written
         self.scalar_arrays = scalar_arrays
         self.holes = holes
-        self._key = (written, scalar_arrays, holes)
+        self.key = (written, scalar_arrays, holes)
 
     def __repr__(self) -> str:
         return f"Accepting({self.written!r}, scalar_arrays={self.scalar_arrays}, holes={self.holes})"
@@ -86,7 +86,8 @@ class Accepting:
 
 def x64_enabled() -> bool:
     """Whether JAX keeps 64-bit dtypes (it decides what NumPy data becomes)."""
-    return bool(_jax_config.enable_x64.value)
+    flag: object = getattr(_jax_config.enable_x64, "value")  # untyped in jax
+    return bool(flag)
 
 
 _CACHE: dict[Any, Any] = {}
@@ -106,7 +107,7 @@ def accepted_hint(hint: Any, x64: bool) -> Any:
     ```
     """
     if isinstance(hint, Accepting):
-        key: Any = (hint._key, x64)
+        key: Any = (hint.key, x64)
         written, scalar_arrays, holes = hint.written, hint.scalar_arrays, hint.holes
     else:
         key, written, scalar_arrays, holes = (hint, x64), hint, False, False
@@ -184,7 +185,7 @@ class _Rewriter:
             return Union[tuple(self._widen(arg) for arg in get_args(hint))]
         if origin is Annotated:
             inner, *metadata = get_args(hint)
-            return Annotated[(self._widen(inner), *metadata)]  # pyright: ignore[reportInvalidTypeArguments]
+            return Annotated[(self._widen(inner), *metadata)]
         if origin in _CONTAINERS:
             return self._container(hint, origin)
         return hint  # classes, Literal, Callable, type[...], TypeVars: as written
