@@ -35,9 +35,8 @@ import jax
 import jax.numpy as jnp
 import jaxtyping
 import numpy as np
-from jax._src import config as _jax_config
 
-__all__ = ["Accepting", "accepted_hint", "x64_enabled"]
+__all__ = ["Accepting", "accepted_hint"]
 
 
 class _NumPyValue(abc.ABC):
@@ -84,12 +83,6 @@ class Accepting:
         return f"Accepting({self.written!r}, scalar_arrays={self.scalar_arrays}, holes={self.holes})"
 
 
-def x64_enabled() -> bool:
-    """Whether JAX keeps 64-bit dtypes (it decides what NumPy data becomes)."""
-    flag: object = getattr(_jax_config.enable_x64, "value")  # untyped in jax
-    return bool(flag)
-
-
 _CACHE: dict[Any, Any] = {}
 
 
@@ -99,7 +92,7 @@ def accepted_hint(hint: Any, x64: bool) -> Any:
     **Arguments:**
 
     - ``hint``: an annotation, or an :class:`Accepting` to widen it further.
-    - ``x64``: :func:`x64_enabled` now (NumPy dtypes are read as JAX would convert them).
+    - ``x64``: ``_jax_internals.x64_enabled()`` now (NumPy dtypes are read as JAX would convert them).
 
     ```python
     accepted_hint(Float[Array, "n"], False)

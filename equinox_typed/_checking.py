@@ -24,10 +24,9 @@ import jaxtyping
 import numpy as np
 import typeguard
 from beartype.door import is_bearable
-from jax._src import array as _jax_array
-from jax._src import core as _jax_core
 
-from ._accept import Accepting, accepted_hint, x64_enabled
+from ._accept import Accepting, accepted_hint
+from ._jax_internals import ARRAY_IMPL, trace_state_clean, x64_enabled
 from ._jax_typed import jaxtyped, tree_flatten
 from ._pretty import array_summary
 
@@ -135,7 +134,7 @@ def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
 def checks_active() -> bool:
     """Whether a check should run here and now, given the mode and the trace state."""
     if _mode == "eager":
-        return bool(_jax_core.trace_state_clean())
+        return trace_state_clean()
     return _mode == "always"
 
 
@@ -181,11 +180,6 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
 
 # ---------------------------------------------------------------------------------------
 # Memoisation by abstract signature.
-
-
-# The concrete class of JAX arrays, named without creating an array (which would start a
-# backend at import time, before users can configure devices or jax.distributed).
-ARRAY_IMPL: Final[type] = _jax_array.ArrayImpl
 
 
 def _leaf_signature(leaf: Any) -> Any:

@@ -8,12 +8,12 @@ from typing import Any
 import jax
 
 from ._filters import combine, partition
+from ._jax_internals import jaxpr_with_inputs
 from ._jax_typed import eval_jaxpr, tree_flatten
 from ._make_jaxpr import filter_make_jaxpr, is_shaped
 from ._module import Module, field
 
 __all__ = ["filter_closure_convert"]
-
 
 
 def _signature(leaves: list[Any]) -> tuple[tuple[tuple[int, ...], Any], ...]:
@@ -105,6 +105,6 @@ def filter_closure_convert(fn: Callable[..., Any], *args: Any, **kwargs: Any) ->
 def _inputs_to_consts(jaxpr: Any, n: int) -> Any:
     """Move the first ``n`` inputs of ``jaxpr`` in front of its constants."""
     invars = list(jaxpr.invars)
-    return jaxpr.replace(
-        constvars=invars[:n] + list(jaxpr.constvars), invars=invars[n:]
+    return jaxpr_with_inputs(
+        jaxpr, constvars=invars[:n] + list(jaxpr.constvars), invars=invars[n:]
     )

@@ -68,8 +68,11 @@ def test_partial_modules_cross_boundaries(typechecker: str) -> None:
         return jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads)
 
     updated = sgd(params, grads)
+    # rtol: the compiled update may fuse the multiply-add, which rounds once.
     np.testing.assert_allclose(
-        updated.layers[0].weight, params.layers[0].weight - 0.1 * grads.layers[0].weight
+        updated.layers[0].weight,
+        params.layers[0].weight - 0.1 * grads.layers[0].weight,
+        rtol=1e-6,
     )
     # What a partial Module does hold is still checked...
     bad = eqx.tree_at(lambda g: g.layers[1].weight, grads, jnp.zeros((3, 3)))

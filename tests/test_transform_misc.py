@@ -29,11 +29,24 @@ def _block() -> Block:
     return Block(jr.normal(jr.key(0), (3, 3)), "blk")
 
 
+def _nested_jaxprs(params: dict[str, Any]) -> list[Any]:
+    """The jaxprs inside an equation's parameters (``jax.extend.core.jaxprs_in_params``
+    exists only from JAX 0.5 on)."""
+    found = []
+    for value in params.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, jax.extend.core.ClosedJaxpr):
+                found.append(item.jaxpr)
+            elif isinstance(item, jax.extend.core.Jaxpr):
+                found.append(item)
+    return found
+
+
 def _primitive_names(jaxpr: Any) -> set[str]:
     names = set()
     for eqn in jaxpr.eqns:
         names.add(eqn.primitive.name)
-        for sub in jax.extend.core.jaxprs_in_params(eqn.params):  # nested jaxprs
+        for sub in _nested_jaxprs(eqn.params):
             names |= _primitive_names(sub)
     return names
 

@@ -257,7 +257,8 @@ def _pools() -> list[tuple[Any, tuple[int, ...]]]:
 def test_transformations_and_serialisation(layer: Any, shape: tuple[int, ...]) -> None:
     x = jnp.asarray(_x(*shape))
     expected = layer(x)  # eager, checked
-    np.testing.assert_array_equal(jax.jit(lambda m, x: m(x))(layer, x), expected)
+    # rtol: compiled and eager averages may round differently (seen on JAX 0.4.38).
+    np.testing.assert_allclose(jax.jit(lambda m, x: m(x))(layer, x), expected, rtol=1e-6)
 
     # filter_jit, vmap and filter_grad together: one compilation.
     @eqx.filter_jit
