@@ -91,10 +91,12 @@ def test_no_other_module_imports_jax_private_modules() -> None:
 def test_x64_enabled_follows_the_flag_and_its_contexts() -> None:
     import jax.experimental
 
+    # The context manager moved from jax.experimental to jax (JAX 0.5+).
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
     assert _jax_internals.x64_enabled() == bool(jax.config.jax_enable_x64)
-    with jax.experimental.enable_x64(True):
+    with enable_x64(True):
         assert _jax_internals.x64_enabled()
         assert jnp.asarray(np.float64(1.0)).dtype == np.float64
-    with jax.experimental.enable_x64(False):
+    with enable_x64(False):
         assert not _jax_internals.x64_enabled()
         assert jnp.asarray(np.float64(1.0)).dtype == np.float32
