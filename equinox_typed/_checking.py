@@ -17,6 +17,7 @@ import operator
 import os
 import re
 import types
+from contextvars import ContextVar
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Final, Literal, TypeAlias, Union, cast, get_args, get_origin
 
@@ -64,78 +65,138 @@ def _from_env(var: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
-# (`_from_env` has checked that the value is one of the allowed literals.)
-_mode: CheckMode = cast(CheckMode, _from_env("EQUINOX_TYPED_CHECKS", _MODES, "eager"))
-_typechecker: TypeCheckerName = cast(
+# The process-wide defaults (`_from_env` has checked that the values are allowed
+# literals): what every thread and task sees unless it is inside `checks(...)`.
+_default_mode: CheckMode = cast(CheckMode, _from_env("EQUINOX_TYPED_CHECKS", _MODES, "eager"))
+_default_typechecker: TypeCheckerName = cast(
     TypeCheckerName, _from_env("EQUINOX_TYPED_TYPECHECKER", _TYPECHECKERS, "beartype")
 )
-# Bumped whenever a setting changes, so memoised results from the old setting are
-# ignored (a signature that passed under one backend is re-checked under the other).
-_generation = 0
+
+# What `checks(...)` overrides in the current context (thread or asyncio task), as
+# `(mode, typechecker)` with None for "the process default". A ContextVar, like JAX's
+# own config contexts: a `with checks("off")` in one thread leaves the others checked,
+# and a task created inside it inherits it, as tasks inherit every context variable.
+_override: ContextVar[tuple[CheckMode | None, TypeCheckerName | None] | None] = ContextVar(
+    "equinox_typed.checks", default=None
+)
 
 
 def get_checks() -> CheckMode:
-    """The current checking mode: ``"off"``, ``"eager"`` (default) or ``"always"``."""
-    return _mode
+    """The checking mode in force here: ``"off"``, ``"eager"`` (default) or ``"always"``.
+
+    That is the mode of the innermost :func:`checks` block of the current thread or
+    task, else the process default set by :func:`set_checks`.
+    """
+    override = _override.get()
+    if override is None or override[0] is None:
+        return _default_mode
+    return override[0]
+
+
+def _validated_mode(mode: CheckMode) -> CheckMode:
+    if mode not in _MODES:
+        raise ValueError(f"checking mode must be one of {_MODES}, got {mode!r}")
+    return mode
+
+
+def _validated_typechecker(name: TypeCheckerName) -> TypeCheckerName:
+    if name not in _TYPECHECKERS:
+        raise ValueError(f"typechecker must be one of {_TYPECHECKERS}, got {name!r}")
+    return name
 
 
 def set_checks(mode: CheckMode) -> CheckMode:
-    """Set the checking mode and return the previous one.
+    """Set the process-wide default checking mode and return the previous default.
 
     - ``"off"``: nothing is checked.
     - ``"eager"``: checks run only when no JAX trace is active, so traced code is
       exactly what it would be without checks.
     - ``"always"``: checks also run while tracing, against abstract shapes.
 
-    The initial mode comes from the ``EQUINOX_TYPED_CHECKS`` environment variable.
+    The default applies in every thread and task outside a :func:`checks` block; the
+    initial default comes from the ``EQUINOX_TYPED_CHECKS`` environment variable.
+
+    ```python
+    eqx.set_checks("off")   # e.g. in a benchmark script
+    ```
     """
-    global _mode, _generation
-    if mode not in _MODES:
-        raise ValueError(f"checking mode must be one of {_MODES}, got {mode!r}")
-    previous, _mode = _mode, mode
-    _generation += 1
+    global _default_mode
+    previous, _default_mode = _default_mode, _validated_mode(mode)
     return previous
 
 
 @contextlib.contextmanager
-def checks(mode: CheckMode) -> Generator[None, None, None]:
-    """Context manager form of :func:`set_checks`.
+def checks(
+    mode: CheckMode | None = None, *, typechecker: TypeCheckerName | None = None
+) -> Generator[None, None, None]:
+    """Use a checking mode and/or backend inside a ``with`` block, in this context only.
+
+    **Arguments:**
+
+    - ``mode``: the mode inside the block (see :func:`set_checks`); None keeps the
+      current one.
+    - ``typechecker``: the backend inside the block (see :func:`set_typechecker`);
+      None keeps the current one.
+
+    The setting is local to the current thread or asyncio task (a ``contextvars``
+    context): other threads keep their own mode while the block runs, and tasks
+    created inside the block inherit it.
 
     ```python
     with eqx.checks("off"):
         model = build_model_fast()
+    with eqx.checks(typechecker="typeguard"):
+        model(x)
     ```
     """
-    previous = set_checks(mode)
+    outer = _override.get()
+    outer_mode, outer_checker = (None, None) if outer is None else outer
+    token = _override.set(
+        (
+            outer_mode if mode is None else _validated_mode(mode),
+            outer_checker if typechecker is None else _validated_typechecker(typechecker),
+        )
+    )
     try:
         yield
     finally:
-        set_checks(previous)
+        _override.reset(token)
 
 
 def get_typechecker() -> TypeCheckerName:
-    """The backend used for checks: ``"beartype"`` (default) or ``"typeguard"``."""
-    return _typechecker
+    """The backend in force here: ``"beartype"`` (default) or ``"typeguard"``.
+
+    That is the backend of the innermost :func:`checks` block of the current thread or
+    task that names one, else the process default set by :func:`set_typechecker`.
+    """
+    override = _override.get()
+    if override is None or override[1] is None:
+        return _default_typechecker
+    return override[1]
 
 
 def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
-    """Select the checking backend and return the previous one.
+    """Set the process-wide default checking backend and return the previous default.
 
-    The initial backend comes from the ``EQUINOX_TYPED_TYPECHECKER`` environment variable.
+    The initial default comes from the ``EQUINOX_TYPED_TYPECHECKER`` environment
+    variable; ``with eqx.checks(typechecker=...)`` overrides it in one context.
+
+    ```python
+    eqx.set_typechecker("typeguard")
+    ```
     """
-    global _typechecker, _generation
-    if name not in _TYPECHECKERS:
-        raise ValueError(f"typechecker must be one of {_TYPECHECKERS}, got {name!r}")
-    previous, _typechecker = _typechecker, name
-    _generation += 1
+    global _default_typechecker
+    previous, _default_typechecker = _default_typechecker, _validated_typechecker(name)
     return previous
 
 
 def checks_active() -> bool:
     """Whether a check should run here and now, given the mode and the trace state."""
-    if _mode == "eager":
+    override = _override.get()
+    mode = _default_mode if override is None or override[0] is None else override[0]
+    if mode == "eager":
         return trace_state_clean()
-    return _mode == "always"
+    return mode == "always"
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,7 +231,7 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
 
     Runs in one jaxtyping memo: dimension names bind across all items, in order.
     """
-    matches = _BACKENDS[_typechecker]
+    matches = _BACKENDS[get_typechecker()]
     x64 = x64_enabled()
     for i, (_, value, hint) in enumerate(items):
         if not matches(value, accepted_hint(hint, x64)):
@@ -208,7 +269,7 @@ def abstract_signature(tree: Any) -> Any:
     # Hashability is found out by the memo's lookup, which hashes anyway. The 64-bit
     # mode decides which dtypes NumPy leaves are accepted as (see `_accept`).
     signature = tuple(map(_leaf_signature, leaves))
-    return (_generation, x64_enabled(), treedef, signature)
+    return (get_typechecker(), x64_enabled(), treedef, signature)
 
 
 # A JAX value's abstract value (shape, dtype, weak type) is one cached attribute, much
@@ -235,7 +296,7 @@ def fields_signature(arrays: tuple[Any, ...], others: tuple[Any, ...]) -> Any:
         abstract = tuple(map(_CLASS_AVAL, arrays))
     except AttributeError:
         return abstract_signature((arrays, others))
-    return (_generation, abstract, others, tuple(map(type, others)))
+    return (get_typechecker(), abstract, others, tuple(map(type, others)))
 
 
 def values_signature(values: tuple[Any, ...]) -> Any:
@@ -243,7 +304,7 @@ def values_signature(values: tuple[Any, ...]) -> Any:
     C speed when every value is a JAX value; a different key shape from the general
     one, so the two never collide."""
     try:
-        return (_generation, tuple(map(_CLASS_AVAL, values)))
+        return (get_typechecker(), tuple(map(_CLASS_AVAL, values)))
     except AttributeError:
         return abstract_signature(values)
 

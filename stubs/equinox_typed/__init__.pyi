@@ -127,13 +127,17 @@ class TypeCheckError(TypeError):
     """
 
 def get_checks() -> CheckMode:
-    """The current check mode: ``"off"``, ``"eager"`` (default) or ``"always"``."""
+    """The check mode in force in this thread/task: ``"off"``, ``"eager"`` (default) or
+    ``"always"``."""
 
 def set_checks(mode: CheckMode) -> CheckMode:
-    """Set the check mode for the whole process; returns the previous mode."""
+    """Set the process-wide default check mode; returns the previous default."""
 
-def checks(mode: CheckMode) -> AbstractContextManager[None]:
-    """Context manager: run the enclosed block under check mode ``mode``.
+def checks(
+    mode: CheckMode | None = None, *, typechecker: _TypeCheckerName | None = None
+) -> AbstractContextManager[None]:
+    """Context manager: run the enclosed block under check mode ``mode`` and/or backend
+    ``typechecker`` (None keeps the current one), in the current thread/task only.
 
     ```python
     with eqx.checks("off"):
@@ -142,10 +146,11 @@ def checks(mode: CheckMode) -> AbstractContextManager[None]:
     """
 
 def get_typechecker() -> _TypeCheckerName:
-    """The current runtime checking backend (``"beartype"`` or ``"typeguard"``)."""
+    """The runtime checking backend in force in this thread/task (``"beartype"`` or
+    ``"typeguard"``)."""
 
 def set_typechecker(name: _TypeCheckerName) -> _TypeCheckerName:
-    """Choose the runtime checking backend; returns the previous one."""
+    """Set the process-wide default checking backend; returns the previous default."""
 
 # =======================================================================================
 # Module
