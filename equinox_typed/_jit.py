@@ -21,6 +21,7 @@ Non-array outputs are carried back through the output *treedef* (see
 from __future__ import annotations
 
 import dataclasses
+import threading
 import warnings
 from itertools import compress
 from operator import not_
@@ -203,6 +204,23 @@ def _unhashable_error(
 # The wrapper.
 
 
+class _PendingCall(threading.local):
+    """The concrete arguments of the checked call this thread is dispatching.
+
+    A trace that checks (see ``run`` in :func:`_make_jitted`) reads them first thing;
+    JAX traces on the calling thread, so a per-thread slot hands every trace its own
+    call's arguments, never another thread's. A call clears the slot when it returns or
+    raises, so nothing keeps the arguments alive. No stack is needed: a nested checked
+    call (inside a trace, in mode "always") happens after the enclosing trace has read
+    its arguments.
+    """
+
+    call: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
+
+_PENDING: Final = _PendingCall()
+
+
 class Lowered(Generic[_R]):
     """Ahead-of-time lowering of a :func:`filter_jit` function for given arguments.
 
@@ -263,9 +281,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
     checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
-    # The concrete arguments of the calls being dispatched with checks on, innermost
-    # last: a trace of such a call checks them (see `run`).
-    pending: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    pending = _PENDING
 
     def run(static: _Static, dynamic: list[Any]) -> Any:
         """The traced body: rebuild the call, check it if asked, run it."""
@@ -277,7 +293,8 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
         # the memo of passed checks: a repeated call pays no lookup of its own. The
         # arguments checked are the caller's concrete ones, before `f` runs; the return
         # value is checked abstractly, before anything executes.
-        items = boundary.check_arguments(*pending[-1])
+        call, pending.call = pending.call, None
+        items = boundary.check_arguments(*(call or (a, k)))
         out = f(*a, **k)
         boundary.check_return(items, out)
         return split_output(out)
@@ -327,21 +344,21 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     def jitted(*args: Any, **kwargs: Any) -> Any:
         if not checks_active():
             return dispatch(split(args, kwargs, None), args, kwargs)
-        pending.append((args, kwargs))
+        parts = split(args, kwargs, get_typechecker())
+        pending.call = (args, kwargs)
         try:
-            return dispatch(split(args, kwargs, get_typechecker()), args, kwargs)
+            return dispatch(parts, args, kwargs)
         finally:
-            pending.pop()
+            pending.call = None
 
     def jitted_fast(*args: Any, **kwargs: Any) -> Any:
         # `jitted` for the common case (no donation of a subset, no warning filter),
         # inlined: this is the per-call overhead that matters.
-        token = None
-        if checks_active():
-            token = get_typechecker()
-            pending.append((args, kwargs))
+        token = get_typechecker() if checks_active() else None
         leaves, treedef = flatten((fun, args, kwargs))
         static, arrays = _split_leaves(leaves, treedef, token)
+        if token is not None:
+            pending.call = (args, kwargs)  # set only once nothing can fail before `try`
         try:
             out, extra = inner(static, arrays)
         except (TypeError, ValueError):
@@ -349,17 +366,17 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
             raise
         finally:
             if token is not None:
-                pending.pop()
+                pending.call = None
         return out if extra is None else extra.rebuild(out)
 
     def lower(*args: Any, **kwargs: Any) -> Lowered[Any]:
         token = get_typechecker() if checks_active() else None
         parts = split(args, kwargs, token)
-        pending.append((args, kwargs))
+        pending.call = (args, kwargs) if token is not None else None
         try:
             lowered = inner.lower(*parts)
         finally:
-            pending.pop()
+            pending.call = None
         def split_like(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
             return split(args, kwargs, token)
 
