@@ -347,6 +347,16 @@ class _ModuleMeta(abc.ABCMeta):
         _register_pytree(cls)
         return new_cls
 
+    # Without this, inspect.signature(cls) (so help(), IPython, Jedi) would report the
+    # `(*args, **kwargs)` of `__call__` below. A metaclass property is seen on the class
+    # only: `inspect.signature(instance)` still describes the instance's own `__call__`.
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        """The constructor's signature: ``__init__``'s, without ``self``."""
+        klass: Any = cls  # mypy types cls.__init__ as the metaclass's own
+        init = inspect.signature(klass.__init__)
+        return init.replace(parameters=tuple(init.parameters.values())[1:])
+
     def __call__(cls: Any, *args: Any, **kwargs: Any) -> Any:  # cls: see `__new__`
         missing = cls.__dict__.get("_eqx_unimplemented")
         if missing is None:
