@@ -74,8 +74,28 @@ _Layer = TypeVar("_Layer")
 _Size: TypeAlias = int | Sequence[int]
 """One int for every spatial dimension, or one int per spatial dimension."""
 
-_Padding: TypeAlias = str | int | Sequence[int] | Sequence[tuple[int, int]]
-"""``"SAME"``/``"VALID"``, one int, one int per dimension, or ``(before, after)`` pairs."""
+_PaddingString: TypeAlias = Literal["SAME", "SAME_LOWER", "VALID"]
+"""A padding computed from the kernel: as stored (the constructor upper-cases it)."""
+
+_Padding: TypeAlias = (
+    _PaddingString
+    | Literal["same", "same_lower", "valid"]
+    | int
+    | Sequence[int]
+    | Sequence[tuple[int, int]]
+)
+"""``"SAME"``/``"SAME_LOWER"``/``"VALID"`` (either case), one int, one int per dimension,
+or ``(before, after)`` pairs."""
+
+_PaddingMode: TypeAlias = Literal["ZEROS", "REFLECT", "REPLICATE", "CIRCULAR"]
+"""How ``Conv`` pads: as stored (the constructor upper-cases it)."""
+
+_PaddingModeArg: TypeAlias = _PaddingMode | Literal["zeros", "reflect", "replicate", "circular"]
+
+_TransposePaddingMode: TypeAlias = Literal["ZEROS", "CIRCULAR"]
+"""The padding modes ``ConvTranspose`` supports (as stored)."""
+
+_TransposePaddingModeArg: TypeAlias = _TransposePaddingMode | Literal["zeros", "circular"]
 
 _PoolPadding: TypeAlias = int | Sequence[int] | Sequence[tuple[int, int]]
 
@@ -464,7 +484,7 @@ class Conv(Module):
     @property
     def stride(self) -> tuple[int, ...]: ...
     @property
-    def padding(self) -> str | tuple[tuple[int, int], ...]: ...
+    def padding(self) -> _PaddingString | tuple[tuple[int, int], ...]: ...
     @property
     def dilation(self) -> tuple[int, ...]: ...
     @property
@@ -472,7 +492,7 @@ class Conv(Module):
     @property
     def use_bias(self) -> bool: ...
     @property
-    def padding_mode(self) -> str: ...
+    def padding_mode(self) -> _PaddingMode: ...
     def __init__(
         self,
         num_spatial_dims: int,
@@ -484,7 +504,7 @@ class Conv(Module):
         dilation: _Size = 1,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _PaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -506,7 +526,7 @@ class Conv1d(Conv):
         dilation: _Size = 1,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _PaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -525,7 +545,7 @@ class Conv2d(Conv):
         dilation: _Size = ...,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _PaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -544,7 +564,7 @@ class Conv3d(Conv):
         dilation: _Size = ...,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _PaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -569,7 +589,7 @@ class ConvTranspose(Module):
     @property
     def stride(self) -> tuple[int, ...]: ...
     @property
-    def padding(self) -> str | tuple[tuple[int, int], ...]: ...
+    def padding(self) -> _PaddingString | tuple[tuple[int, int], ...]: ...
     @property
     def output_padding(self) -> tuple[int, ...]: ...
     @property
@@ -579,7 +599,7 @@ class ConvTranspose(Module):
     @property
     def use_bias(self) -> bool: ...
     @property
-    def padding_mode(self) -> str: ...
+    def padding_mode(self) -> _TransposePaddingMode: ...
     def __init__(
         self,
         num_spatial_dims: int,
@@ -592,7 +612,7 @@ class ConvTranspose(Module):
         dilation: _Size = 1,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _TransposePaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -615,7 +635,7 @@ class ConvTranspose1d(ConvTranspose):
         dilation: _Size = 1,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _TransposePaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -635,7 +655,7 @@ class ConvTranspose2d(ConvTranspose):
         dilation: _Size = ...,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _TransposePaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
@@ -655,7 +675,7 @@ class ConvTranspose3d(ConvTranspose):
         dilation: _Size = ...,
         groups: int = 1,
         use_bias: bool = True,
-        padding_mode: str = "ZEROS",
+        padding_mode: _TransposePaddingModeArg = "ZEROS",
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
