@@ -110,7 +110,9 @@ def _leaf_mask(
     if isinstance(filter_spec, bool):
         n = len(jtu.tree_leaves(pytree, is_leaf=is_leaf))
         return [filter_spec] * n
-    if callable(filter_spec):
+    # Only a callable that is a PyTree leaf is a predicate: a callable PyTree node (a
+    # Module used as a Module-shaped spec, with bools on its leaves) is a prefix tree.
+    if callable(filter_spec) and jtu.treedef_is_leaf(jtu.tree_structure(filter_spec)):
         return [bool(filter_spec(x)) for x in jtu.tree_leaves(pytree, is_leaf=is_leaf)]
 
     # A prefix tree of specs: broadcast each spec over the subtree it sits above. The

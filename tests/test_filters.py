@@ -115,6 +115,22 @@ def test_bool_and_prefix_tree_filter_specs() -> None:
         eqx.filter(tree, {"a": True})
 
 
+def test_module_shaped_filter_spec_is_a_prefix_tree_not_a_predicate() -> None:
+    # A Module is callable, but as a filter spec it is a tree of bools (as in Equinox):
+    # here only the last layer's weight is selected.
+    model = eqx.nn.MLP(2, 1, 4, 1, key=jax.random.key(0))
+    spec = jtu.tree_map(lambda _: False, model)
+    spec = eqx.tree_at(lambda m: m.layers[-1].weight, spec, replace=True)
+    picked, rest = eqx.partition(model, spec)
+    assert picked.layers[-1].weight is model.layers[-1].weight
+    assert picked.layers[0].weight is None and picked.layers[-1].bias is None
+    assert rest.layers[-1].weight is None and rest.layers[0].weight is model.layers[0].weight
+    # The nearest invalid spec, a Module of another shape, is refused as a non-prefix.
+    other = jtu.tree_map(lambda _: True, eqx.nn.MLP(2, 1, 4, 2, key=jax.random.key(0)))
+    with pytest.raises(ValueError, match="prefix"):
+        eqx.partition(model, other)
+
+
 def test_is_leaf_stops_descent() -> None:
     block = Block(jnp.ones((2, 2)), 1.0)
     tree = [block, jnp.ones(3)]
