@@ -1,5 +1,5 @@
-"""The main example runs end to end (in subprocesses, as a user
-would run them) and print what they claim to."""
+"""The examples run end to end (in subprocesses, as a user would run them, in their
+--quick modes) and print what they claim to."""
 
 from __future__ import annotations
 
@@ -45,3 +45,32 @@ def test_demo_trains_and_catches_the_shape_mistake() -> None:
     expected = 1024 * 4096 + 7 * 4096 * 4096 + 4096 * 1024 + 8 * 4096 + 1024
     assert f"{expected:,} parameters (none allocated)" in out
     assert "first weight float32[4096, 1024]" in out
+
+
+def _number(pattern: str, out: str) -> float:
+    found = re.search(pattern, out)
+    assert found is not None, f"{pattern!r} not in output:\n{out}"
+    return float(found.group(1))
+
+
+def test_train_digits_reaches_its_accuracy_and_writes_the_plot(tmp_path: Path) -> None:
+    out = _run("examples/train_digits.py", "--quick", "--out", str(tmp_path), timeout=300)
+    assert "digits: 1437 training and 360 held-out 8x8 images" in out
+    assert "trained 200 steps (batch 64)" in out
+    # Chance is 10%; the full run reaches 99% (README), the quick one well over 90%.
+    accuracy = _number(r"held-out accuracy ([0-9.]+)", out)
+    assert accuracy >= 0.93, out
+    plot = tmp_path / "curves.png"
+    assert f"wrote loss and accuracy curves to {plot.resolve()}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+
+
+def test_frozen_layer_trains_only_the_unfrozen_part() -> None:
+    out = _run("examples/frozen_layer.py", "--quick", timeout=180)
+    initial = _number(r"initial loss ([0-9.]+)", out)
+    final = _number(r"final loss ([0-9.]+)", out)
+    assert final < initial / 100, out
+    assert "frozen layers unchanged: True" in out
+    assert "last layer changed: True" in out
+    # MLP(4 -> 32 x 3 -> scalar): only the last layer's 32 weights and 1 bias train.
+    assert f"trained 33 of {4 * 32 + 32 + 2 * (32 * 32 + 32) + 33} parameters" in out
