@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,7 +25,7 @@ def _run(*args: str, timeout: float) -> str:
 
 
 def test_demo_trains_and_catches_the_shape_mistake() -> None:
-    out = _run("examples/demo.py", timeout=120)
+    out = _run("examples/demo.py", timeout=600)
 
     # Training: the held-out loss falls by at least a factor of 5, and the printed
     # training losses go down from the first step to the last.
@@ -74,3 +76,66 @@ def test_frozen_layer_trains_only_the_unfrozen_part() -> None:
     assert "last layer changed: True" in out
     # MLP(4 -> 32 x 3 -> scalar): only the last layer's 32 weights and 1 bias train.
     assert f"trained 33 of {4 * 32 + 32 + 2 * (32 * 32 + 32) + 33} parameters" in out
+
+
+def test_train_rnn_tells_the_spirals_apart() -> None:
+    out = _run("examples/train_rnn.py", "--quick", timeout=600)
+    assert _number(r"initial test accuracy ([0-9.]+)", out) <= 0.7, out
+    assert _number(r"final test accuracy ([0-9.]+)", out) >= 0.95, out
+    assert _number(r"final test loss ([0-9.]+)", out) < 0.2, out
+
+
+def test_stateful_batchnorm_trains_then_predicts_per_example() -> None:
+    out = _run("examples/stateful.py", "--quick", timeout=600)
+    losses = [float(v) for v in re.findall(r"step +\d+ +loss ([0-9.]+)", out)]
+    assert len(losses) >= 3 and losses[-1] < losses[0], out
+    # The classes are 4 standard deviations apart (best possible accuracy ~97.7%).
+    assert _number(r"inference-mode test accuracy ([0-9.]+)", out) >= 0.9, out
+    assert "single examples predicted as in the batch: True" in out
+    assert "State(StateIndex" in out and "f32[32]" in out
+
+
+def test_shape_errors_shows_our_message_next_to_plain_jax() -> None:
+    out = _run("examples/shape_errors.py", timeout=600)
+    first, second, third = out.split("=== ")[1:]
+    ours, plain = first.split("plain JAX:")
+    assert "Linear: field `model.weight` does not match its annotation." in ours
+    assert "got:      f32[3,4]" in ours and "bindings: in_features=3, out_features=4" in ours
+    assert "dot_general requires contracting dimensions to have the same shape" in plain
+    ours, plain = second.split("plain JAX:")
+    assert "MLP: field `.layers[2]` does not fit the layer before it." in ours
+    assert "got:      Linear with in_features=16, out_features=5" in ours
+    assert "got (16,) and (8,)" in plain
+    ours, plain = third.split("plain JAX:")
+    assert "Linear.__call__: argument `x` does not match its annotation." in ours
+    assert "got:      f32[16,16]" in ours
+    assert "no error; returned f32[16,16]" in plain
+
+
+def test_ensemble_trains_stacked_members_as_separate_ones() -> None:
+    # Default checking mode: the stacked Module passes the filter_jit/filter_grad boundaries.
+    out = _run("examples/ensemble.py", "--quick", timeout=600)
+    assert "stacked ensemble: first weight f32[8,32,1], 8 members" in out
+    first, last = re.search(r"summed loss: step 0 ([0-9.]+), step \d+ ([0-9.]+)", out).groups()  # type: ignore[union-attr]
+    assert float(last) < float(first) / 10, out
+    assert _number(r"max parameter difference ([0-9.e+-]+)", out) < 1e-4, out
+    members = [float(v) for v in re.search(r"member test losses (.*)", out).group(1).split()]  # type: ignore[union-attr]
+    assert len(members) == 8
+    assert _number(r"average member test loss ([0-9.]+)", out) == pytest.approx(sum(members) / 8, abs=2e-4)
+    assert _number(r"ensemble-mean test loss ([0-9.]+)", out) <= _number(r"average member test loss ([0-9.]+)", out)
+
+
+def test_data_parallel_matches_single_device_and_restores_on_a_new_layout() -> None:
+    out = _run("examples/data_parallel.py", "--quick", timeout=600)
+    assert "batch (64, 16) split over 8 devices: (8, 16) each" in out
+    assert "parameters replicated: True" in out
+    assert _number(r"data-parallel vs single-device losses: max relative difference ([0-9.e+-]+)", out) < 1e-5
+    assert "layers[0].weight: global f32[1024,16], per device (128, 16) on 8 devices" in out
+    assert _number(r"model-parallel vs single-device losses: max relative difference ([0-9.e+-]+)", out) < 1e-5
+    # The boundary check reports the global shape of a sharded array, not a shard's.
+    caught = out.split("caught at the filter_jit boundary:", 1)[1]
+    assert "got:      f32[1024,17]" in caught and "bindings: in_features=16, out_features=1024" in caught
+    assert "restored onto {'data': 2, 'model': 4}: layers[0].weight per device (256, 16)" in out
+    assert "restored parameters equal the saved ones: True" in out
+    before, after = re.search(r"loss before saving ([0-9.]+), after restoring ([0-9.]+)", out).groups()  # type: ignore[union-attr]
+    assert before == after
