@@ -118,6 +118,7 @@ def test_ensemble_trains_stacked_members_as_separate_ones() -> None:
     assert "stacked ensemble: first weight f32[8,32,1], 8 members" in out
     first, last = re.search(r"summed loss: step 0 ([0-9.]+), step \d+ ([0-9.]+)", out).groups()  # type: ignore[union-attr]
     assert float(last) < float(first) / 10, out
+    assert "member 0 after 100 steps, stacked vs alone" in out
     assert _number(r"max parameter difference ([0-9.e+-]+)", out) < 1e-4, out
     members = [float(v) for v in re.search(r"member test losses (.*)", out).group(1).split()]  # type: ignore[union-attr]
     assert len(members) == 8
@@ -139,3 +140,14 @@ def test_data_parallel_matches_single_device_and_restores_on_a_new_layout() -> N
     assert "restored parameters equal the saved ones: True" in out
     before, after = re.search(r"loss before saving ([0-9.]+), after restoring ([0-9.]+)", out).groups()  # type: ignore[union-attr]
     assert before == after
+
+
+def test_multi_process_training_matches_one_process() -> None:
+    out = _run("examples/multi_process.py", "--quick", "--num-processes", "2", timeout=600)
+    for rank in (0, 1):
+        assert f"process {rank}/2: 1 local of 2 devices, batch slice (32, 16) of (64, 16)" in out
+    assert "2 processes vs 1 process after 20 steps:" in out
+    assert _number(r"losses: first [0-9.]+, last [0-9.]+; max difference ([0-9.e+-]+)", out) < 1e-5
+    assert _number(r"final parameters: max difference ([0-9.e+-]+) over 5313 values", out) < 1e-5
+    first, last = re.search(r"losses: first ([0-9.]+), last ([0-9.]+)", out).groups()  # type: ignore[union-attr]
+    assert float(last) < float(first)
