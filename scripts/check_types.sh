@@ -41,15 +41,23 @@ step "stubtest" env MYPYPATH=stubs "$PY" -m mypy.stubtest equinox_typed \
 step "stub distribution version" check_stub_dist_version
 
 # A fresh venv outside the checkout, into which a test installs equinox_typed as a user
-# would. Its dependencies (jax, ...) come from the current environment through a .pth
-# line appended after the venv's own site-packages, so only the package under test is
-# new; pip runs from the current environment (`pip --python`), so no venv needs its own.
+# would. Its dependencies (jax, ...) come from the current environment: a .pth line adds
+# a folder of links to everything in the current site-packages EXCEPT equinox_typed's own
+# install (its editable finder, its stub distribution), which would otherwise decide what
+# the checkers see. pip runs from the current environment (`pip --python`).
 fresh_venv() {  # fresh_venv DIR
     "$PY" -m venv --without-pip "$1/venv" || return 1
-    local site deps
+    local site deps entry
     site=$("$1/venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     deps=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-    echo "$deps" >"$site/_eqxt_deps.pth"
+    mkdir "$1/deps" || return 1
+    for entry in "$deps"/*; do
+        case ${entry##*/} in
+        equinox_typed* | _editable_impl_equinox_typed* | __editable__*equinox_typed*) ;;
+        *) ln -s "$entry" "$1/deps/" ;;
+        esac
+    done
+    echo "$1/deps" >"$site/_eqxt_deps.pth"
 }
 
 venv_pip() {  # venv_pip DIR ARGS...: pip install ARGS into DIR's venv
