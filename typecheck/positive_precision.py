@@ -2,6 +2,9 @@
 
 from typing import Literal, assert_type
 
+import jax
+from jax import Array
+
 from jaxtyping import PRNGKeyArray
 
 import equinox_typed.nn as nn
@@ -16,3 +19,24 @@ def check_string_options(key: PRNGKeyArray) -> None:
     up = nn.ConvTranspose2d(3, 4, 3, padding="SAME", padding_mode="circular", key=key)
     assert_type(up.padding_mode, Literal["ZEROS", "CIRCULAR"])
     assert_type(nn.BatchNorm(3, "batch", mode="ema").mode, Literal["ema", "batch", "legacy"])
+
+
+def check_sequential(x: Array, key: PRNGKeyArray) -> None:
+    same = nn.Sequential([nn.Linear(3, 3, key=key), nn.Linear(3, 3, key=key)])
+    assert_type(same, nn.Sequential[nn.Linear])
+    assert_type(same[0], nn.Linear)
+    assert_type(same[0].weight, Array)
+    assert_type(same.layers, tuple[nn.Linear, ...])
+    assert_type(same[1:], nn.Sequential[nn.Linear])
+    for layer in same:
+        assert_type(layer, nn.Linear)
+    assert_type(same(x), Array)
+    mixed = nn.Sequential([nn.Linear(3, 3, key=key), nn.Lambda(jax.nn.relu)])
+    mixed[0](x)  # callable in both checkers, whatever the join of the layer types
+    assert_type(len(mixed), int)
+    assert_type(takes_any_sequential(same, x), Array)  # Sequential[Linear] is a Sequential
+
+
+def takes_any_sequential(model: nn.Sequential, x: Array) -> Array:
+    """A bare ``Sequential`` annotation stays valid (the type argument has a default)."""
+    return model(x)

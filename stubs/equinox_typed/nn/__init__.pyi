@@ -7,8 +7,10 @@ shapes, which static checkers read as plain ``jax.Array``.
 """
 
 import abc
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, Literal, ParamSpec, TypeAlias, TypeVar, overload
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any, Generic, Literal, ParamSpec, TypeAlias, overload
+
+from typing_extensions import TypeVar
 
 from jax import Array
 from jax.typing import ArrayLike, DTypeLike
@@ -70,6 +72,11 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _Value = TypeVar("_Value")
 _Layer = TypeVar("_Layer")
+# typing_extensions' TypeVar: `default` (PEP 696) keeps a bare `Sequential` annotation
+# valid; covariant, so a `Sequential[Linear]` is a `Sequential` (it is immutable).
+_SeqLayer = TypeVar(
+    "_SeqLayer", bound=Callable[..., Any], default=Callable[..., Any], covariant=True
+)
 
 _Size: TypeAlias = int | Sequence[int]
 """One int for every spatial dimension, or one int per spatial dimension."""
@@ -985,8 +992,13 @@ class BatchNorm(StatefulLayer):
 # Containers and wrappers
 # =======================================================================================
 
-class Sequential(StatefulLayer):
+class Sequential(StatefulLayer, Generic[_SeqLayer]):
     """Apply ``layers`` in order; a State is threaded through the stateful ones.
+
+    The type argument is the type of the layers: ``Sequential([Linear(...), Linear(...)])``
+    is a ``Sequential[Linear]``, so indexing, ``.layers`` and iteration give ``Linear``.
+    Layers of several types give their union (pyright) or ``Callable[..., Any]`` (mypy,
+    whose join of the types would not be callable).
 
     ```python
     model = eqx.nn.Sequential([eqx.nn.Linear(2, 4, key=k1), eqx.nn.Lambda(jax.nn.relu)])
@@ -994,8 +1006,13 @@ class Sequential(StatefulLayer):
     """
 
     @property
-    def layers(self) -> tuple[Callable[..., Any], ...]: ...
-    def __init__(self, layers: Sequence[Callable[..., Any]]) -> None: ...
+    def layers(self) -> tuple[_SeqLayer, ...]: ...
+    @overload
+    def __init__(self, layers: Sequence[_SeqLayer]) -> None: ...
+    @overload
+    def __init__(
+        self: Sequential[Callable[..., Any]], layers: Sequence[Callable[..., Any]]
+    ) -> None: ...
     @overload
     def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
     @overload
@@ -1003,10 +1020,10 @@ class Sequential(StatefulLayer):
         self, x: Array, state: State, *, key: PRNGKeyArray | None = None
     ) -> tuple[Array, State]: ...
     @overload
-    def __getitem__(self, i: int) -> Callable[..., Any]: ...
+    def __getitem__(self, i: int) -> _SeqLayer: ...
     @overload
-    def __getitem__(self, i: slice) -> Sequential: ...
-    def __iter__(self) -> Any: ...
+    def __getitem__(self, i: slice) -> Sequential[_SeqLayer]: ...
+    def __iter__(self) -> Iterator[_SeqLayer]: ...
     def __len__(self) -> int: ...
 
 def inference_mode(pytree: _T, value: bool = True) -> _T:
