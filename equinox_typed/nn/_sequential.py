@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, overload
 
 import jax.random as jr
 from jaxtyping import PRNGKeyArray
@@ -12,13 +12,17 @@ from ._stateful import NO_STATE, State, StatefulLayer
 
 __all__ = ["Sequential"]
 
+# The layers' type, for static checkers (see the stubs); generic at run time too, so that
+# an annotation such as `Sequential[Linear]` evaluates.
+_Layer = TypeVar("_Layer")
+
 
 
 def _is_stateful(layer: Any) -> bool:
     return isinstance(layer, StatefulLayer) and layer.is_stateful()
 
 
-class Sequential(StatefulLayer, strict=True):
+class Sequential(StatefulLayer, Generic[_Layer], strict=True):
     """Call layers one after another: ``layers[-1](...layers[1](layers[0](x)))``.
 
     **Arguments:**
@@ -85,9 +89,9 @@ class Sequential(StatefulLayer, strict=True):
     def __getitem__(self, i: int) -> Callable[..., Any]: ...
 
     @overload
-    def __getitem__(self, i: slice) -> Sequential: ...
+    def __getitem__(self, i: slice) -> Sequential[Any]: ...
 
-    def __getitem__(self, i: int | slice) -> Callable[..., Any] | Sequential:
+    def __getitem__(self, i: int | slice) -> Callable[..., Any] | Sequential[Any]:
         if isinstance(i, slice):
             return Sequential(self.layers[i])
         return self.layers[i]

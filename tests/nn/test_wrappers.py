@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from typing import Any
 
 import jax
@@ -314,3 +315,20 @@ def test_every_layer_class_is_strict() -> None:
     ]
     assert len(modules) > 40
     assert [m.__name__ for m in modules if not m._eqx_strict] == []  # type: ignore[attr-defined]
+
+
+def test_sequential_is_subscriptable_like_its_stub():
+    # The stubs make Sequential generic in its layer type; the run-time class must accept
+    # the same subscript, in annotations that are evaluated (field checks resolve them).
+    layer_type = nn.Sequential[nn.Linear]
+    assert layer_type.__origin__ is nn.Sequential
+
+    class Net(eqx.Module):
+        body: nn.Sequential[nn.Linear]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unresolvable annotation would warn
+        net = Net(nn.Sequential([nn.Linear(2, 3, key=jax.random.key(0))]))
+    assert net.body(jnp.ones(2)).shape == (3,)
+    with pytest.raises(eqx.TypeCheckError, match=r"\.body"):
+        Net(nn.Linear(2, 3, key=jax.random.key(0)))  # type: ignore[arg-type]
