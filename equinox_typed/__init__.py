@@ -31,6 +31,13 @@ from ._module import (
     module_fields as module_fields,
 )
 
+from ._serialisation import (
+    CheckpointError as CheckpointError,
+    default_deserialise_filter_spec as default_deserialise_filter_spec,
+    default_serialise_filter_spec as default_serialise_filter_spec,
+    tree_deserialise_leaves as tree_deserialise_leaves,
+    tree_serialise_leaves as tree_serialise_leaves,
+)
 from ._pretty import tree_pformat as tree_pformat, tree_pprint as tree_pprint
 from ._tree import (
     Partial as Partial,
@@ -74,12 +81,15 @@ __all__ = [
     "AbstractVar",
     "BoundMethod",
     "CheckMode",
+    "CheckpointError",
     "Module",
     "Partial",
     "TypeCheckError",
     "apply_updates",
     "checks",
     "combine",
+    "default_deserialise_filter_spec",
+    "default_serialise_filter_spec",
     "field",
     "filter",
     "filter_checkpoint",
@@ -116,9 +126,11 @@ __all__ = [
     "set_typechecker",
     "tree_at",
     "tree_check",
+    "tree_deserialise_leaves",
     "tree_equal",
     "tree_flatten_one_level",
     "tree_pformat",
     "tree_pprint",
+    "tree_serialise_leaves",
     "value_and_grad_f",
 ]

@@ -6,6 +6,7 @@ annotations such as ``Float[Array, "n"]`` are seen by them as plain ``jax.Array`
 """
 
 import abc
+import os
 import dataclasses
 import inspect
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -38,12 +39,15 @@ __all__ = [
     "AbstractVar",
     "BoundMethod",
     "CheckMode",
+    "CheckpointError",
     "Module",
     "Partial",
     "TypeCheckError",
     "apply_updates",
     "checks",
     "combine",
+    "default_deserialise_filter_spec",
+    "default_serialise_filter_spec",
     "field",
     "filter",
     "filter_checkpoint",
@@ -79,10 +83,12 @@ __all__ = [
     "set_typechecker",
     "tree_at",
     "tree_check",
+    "tree_deserialise_leaves",
     "tree_equal",
     "tree_flatten_one_level",
     "tree_pformat",
     "tree_pprint",
+    "tree_serialise_leaves",
     "value_and_grad_f",
 ]
 
@@ -792,3 +798,55 @@ def value_and_grad_f(
 ) -> Callable[_P, tuple[Any, Any]]:
     """Legacy: ``(value, grads)`` version of :func:`gradf`. Prefer
     :func:`filter_value_and_grad`."""
+
+# =======================================================================================
+# Checkpoints
+# =======================================================================================
+
+@type_check_only
+class _SupportsWrite(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+@type_check_only
+class _SupportsReadSeek(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+    def seek(self, offset: int, whence: int = ..., /) -> object: ...
+
+class CheckpointError(RuntimeError):
+    """A checkpoint does not match the tree it is loaded into, or is unreadable;
+    ``difference`` describes the first leaf that differs."""
+
+    difference: Any
+    def __init__(self, difference: Any, source: str) -> None: ...
+
+def default_serialise_filter_spec(f: _SupportsWrite, x: Any) -> None:
+    """Write leaf ``x`` as one ``.npy`` record if it is an array or Python scalar."""
+
+def default_deserialise_filter_spec(f: _SupportsReadSeek, x: Any) -> Any:
+    """Read the record for leaf ``x`` of ``like``; other leaves are returned as they are."""
+
+def tree_serialise_leaves(
+    path_or_file: str | os.PathLike[str] | _SupportsWrite,
+    pytree: Any,
+    filter_spec: Any = ...,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> None:
+    """Save the leaves of ``pytree`` (atomically, when given a path).
+
+    ```python
+    eqx.tree_serialise_leaves("model.eqx", model)
+    ```
+    """
+
+def tree_deserialise_leaves(
+    path_or_file: str | os.PathLike[str] | _SupportsReadSeek,
+    like: _T,
+    filter_spec: Any = ...,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> _T:
+    """Load a checkpoint into a tree shaped like ``like`` (which may be abstract).
+
+    ```python
+    model = eqx.tree_deserialise_leaves("model.eqx", eqx.filter_eval_shape(make_model))
+    ```
+    """
