@@ -3,6 +3,7 @@
 Use it as ``import equinox_typed as eqx``; the public names follow Equinox's.
 """
 
+from ._caches import clear_caches as clear_caches
 from ._checking import (
     CheckMode as CheckMode,
     TypeCheckError as TypeCheckError,
@@ -11,6 +12,13 @@ from ._checking import (
     get_typechecker as get_typechecker,
     set_checks as set_checks,
     set_typechecker as set_typechecker,
+)
+from ._enum import Enumeration as Enumeration
+from ._errors import (
+    EquinoxRuntimeError as EquinoxRuntimeError,
+    EquinoxTracetimeError as EquinoxTracetimeError,
+    branched_error_if as branched_error_if,
+    error_if as error_if,
 )
 from ._filters import (
     combine as combine,
@@ -82,14 +90,20 @@ __all__ = [
     "BoundMethod",
     "CheckMode",
     "CheckpointError",
+    "Enumeration",
+    "EquinoxRuntimeError",
+    "EquinoxTracetimeError",
     "Module",
     "Partial",
     "TypeCheckError",
     "apply_updates",
+    "branched_error_if",
     "checks",
+    "clear_caches",
     "combine",
     "default_deserialise_filter_spec",
     "default_serialise_filter_spec",
+    "error_if",
     "field",
     "filter",
     "filter_checkpoint",

@@ -158,6 +158,16 @@ def _plan_for(
 _PLANS_BY_METHOD: dict[Callable[..., Any], dict[type, _CallPlan]] = {}
 
 
+# The plan tables of methods decorated with `checked_call` (one per method).
+_DECORATED_PLANS: list[dict[type, _CallPlan]] = []
+
+
+def clear_plans() -> None:
+    """Forget every layer-call plan (``eqx.clear_caches``); rebuilt on next use."""
+    for plans in [*_PLANS_BY_METHOD.values(), *_DECORATED_PLANS]:
+        plans.clear()
+
+
 def layer_size_items(layer: object, method: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
     """The items that bind ``layer``'s size fields for the annotations of ``method``.
 
@@ -207,6 +217,7 @@ def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
     ```
     """
     plans: dict[type, _CallPlan] = {}
+    _DECORATED_PLANS.append(plans)
 
     @functools.wraps(method)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:

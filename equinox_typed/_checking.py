@@ -17,6 +17,7 @@ import operator
 import os
 import re
 import types
+import weakref
 from contextvars import ContextVar
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Final, Literal, TypeAlias, Union, cast, get_args, get_origin
@@ -309,14 +310,28 @@ def values_signature(values: tuple[Any, ...]) -> Any:
         return abstract_signature(values)
 
 
+_LIVE_MEMOS: weakref.WeakSet[SignatureMemo] = weakref.WeakSet()
+
+
+def clear_memos() -> None:
+    """Empty every memo of passed checks (``eqx.clear_caches``), including those held
+    by live wrappers such as ``filter_grad`` boundaries."""
+    for memo in list(_LIVE_MEMOS):
+        memo.clear()
+
+
 class SignatureMemo:
     """A bounded set of signatures already known to pass."""
 
-    __slots__ = ("_seen", "_limit")
+    __slots__ = ("_seen", "_limit", "__weakref__")
 
     def __init__(self, limit: int = 4096) -> None:
         self._seen: dict[Any, None] = {}
         self._limit = limit
+        _LIVE_MEMOS.add(self)
+
+    def clear(self) -> None:
+        self._seen.clear()
 
     def __contains__(self, key: Any) -> bool:
         try:

@@ -36,17 +36,22 @@ import jaxtyping
 
 __all__ = [
     "Device",
+    "JaxRuntimeError",
     "KeyEntry",
     "KeyPath",
     "TreeDef",
     "asarray",
     "checkpoint",
+    "clear_caches",
+    "cond",
     "custom_vjp",
+    "debug_breakpoint",
     "device_put",
     "eval_jaxpr",
     "eval_shape",
     "finfo",
     "full",
+    "iinfo",
     "jacfwd",
     "jacrev",
     "jaxtyped",
@@ -56,6 +61,7 @@ __all__ = [
     "make_jaxpr",
     "pad",
     "pmap",
+    "pure_callback",
     "reduce_window",
     "register_pytree_node",
     "register_pytree_with_keys",
@@ -209,3 +215,13 @@ reduce_window: Callable[..., jax.Array] = jax.lax.reduce_window  # pyright: igno
 vectorize: Callable[..., Callable[..., Any]] = jnp.vectorize  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 # `finfo(dtype).min` etc.: an untyped constructor for mypy.
 finfo: Callable[[Any], Any] = jnp.finfo
+iinfo: Callable[[Any], Any] = jnp.iinfo
+
+# --------------------------------------------------------------------------------------
+# Control flow and host callbacks (runtime errors, debugging aids).
+
+cond: Callable[..., Any] = jax.lax.cond  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+pure_callback: Callable[..., Any] = jax.pure_callback
+debug_breakpoint: Callable[..., Any] = jax.debug.breakpoint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+clear_caches: Callable[[], None] = jax.clear_caches
+JaxRuntimeError: type[Exception] = jax.errors.JaxRuntimeError  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]

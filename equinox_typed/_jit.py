@@ -35,6 +35,7 @@ from jax.core import Tracer
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
 from ._boundary import Boundary, copy_function_metadata
+from ._errors import JaxRuntimeError, raise_if_error_if
 from ._filters import ARRAY_TYPES
 from ._jax_typed import (
     TreeDef,
@@ -72,6 +73,11 @@ class _ArrayKinds(dict[type, bool]):
 
 
 _ARRAY_KINDS: Final = _ArrayKinds()
+
+
+def clear_array_kinds() -> None:
+    """Forget the classified leaf types (``eqx.clear_caches``), releasing the types."""
+    _ARRAY_KINDS.clear()
 
 
 # The static argument of the inner `jax.jit` function: (treedef of (fun, args, kwargs),
@@ -255,7 +261,11 @@ class Compiled(Generic[_R]):
                 "this compiled function was lowered for arguments with different "
                 "structure or static (non-array) values"
             )
-        out, extra = self.compiled(*dynamic)
+        try:
+            out, extra = self.compiled(*dynamic)
+        except (JaxRuntimeError, ValueError) as e:
+            raise_if_error_if(e)
+            raise
         result: _R = out if extra is None else extra.rebuild(out)
         return result
 
@@ -336,8 +346,12 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
                     out, extra = inner(*parts)
             else:
                 out, extra = inner(*parts)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as e:
+            raise_if_error_if(e)  # an eqx.error_if failed: raise it as itself
             _raise_if_unhashable(parts[0], fun, args, kwargs, boundary)
+            raise
+        except JaxRuntimeError as e:
+            raise_if_error_if(e)
             raise
         return out if extra is None else extra.rebuild(out)
 
@@ -361,8 +375,12 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
             pending.call = (args, kwargs)  # set only once nothing can fail before `try`
         try:
             out, extra = inner(static, arrays)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as e:
+            raise_if_error_if(e)  # an eqx.error_if failed: raise it as itself
             _raise_if_unhashable(static, fun, args, kwargs, boundary)
+            raise
+        except JaxRuntimeError as e:
+            raise_if_error_if(e)
             raise
         finally:
             if token is not None:

@@ -40,14 +40,20 @@ __all__ = [
     "BoundMethod",
     "CheckMode",
     "CheckpointError",
+    "Enumeration",
+    "EquinoxRuntimeError",
+    "EquinoxTracetimeError",
     "Module",
     "Partial",
     "TypeCheckError",
     "apply_updates",
+    "branched_error_if",
     "checks",
+    "clear_caches",
     "combine",
     "default_deserialise_filter_spec",
     "default_serialise_filter_spec",
+    "error_if",
     "field",
     "filter",
     "filter_checkpoint",
@@ -850,3 +856,66 @@ def tree_deserialise_leaves(
     model = eqx.tree_deserialise_leaves("model.eqx", eqx.filter_eval_shape(make_model))
     ```
     """
+
+# =======================================================================================
+# Runtime errors
+# =======================================================================================
+
+_OnError: TypeAlias = Literal["default", "raise", "breakpoint", "nan", "off"]
+
+class EquinoxRuntimeError(RuntimeError):
+    """The predicate of :func:`error_if` was true while the program ran."""
+
+class EquinoxTracetimeError(RuntimeError):
+    """The predicate of :func:`error_if` was a Python ``True`` while tracing."""
+
+def error_if(x: _T, pred: ArrayLike, msg: str, *, on_error: _OnError = "default") -> _T:
+    """Return ``x``, raising ``msg`` at run time (even under ``jit``) where ``pred`` is true.
+
+    ```python
+    x = eqx.error_if(x, x < 0, "x must be non-negative")
+    ```
+    """
+
+def branched_error_if(
+    x: _T,
+    pred: ArrayLike,
+    index: ArrayLike,
+    msgs: Sequence[str],
+    *,
+    on_error: _OnError = "default",
+) -> _T:
+    """As :func:`error_if`, raising ``msgs[index]``."""
+
+@type_check_only
+class _EnumerationMeta(type):
+    def __getitem__(cls, item: Any) -> str: ...
+    def __len__(cls) -> int: ...
+
+class Enumeration(metaclass=_EnumerationMeta):
+    """Enums for JAX: class attributes holding messages become items (PyTrees holding an
+    integer array) that cross ``jit``, compare with ``==`` and raise with ``.error_if``.
+    (Checkers see the items as the strings they are declared as.)
+
+    ```python
+    class RESULTS(eqx.Enumeration):
+        success = ""
+        diverged = "the solver diverged"
+    ```
+    """
+
+    @classmethod
+    def promote(cls, item: Any) -> Any:
+        """``item``, from an ancestor enumeration, as the same item of this one."""
+
+    @classmethod
+    def where(cls, pred: ArrayLike, a: _T, b: _T) -> _T:
+        """``a`` where the scalar boolean ``pred`` is true, else ``b``."""
+
+# =======================================================================================
+# Caches
+# =======================================================================================
+
+def clear_caches() -> None:
+    """Empty every cache of this library (compiled functions, check memos and plans) and
+    JAX's."""
