@@ -29,7 +29,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, ParamSpecArgs, ParamSpecKwargs
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
@@ -140,7 +140,13 @@ class Boundary:
             self._signature = None
         hints = _resolve_hints(target)
         self._return_hint = hints.pop("return", None)
-        self._hints = hints
+        # `*args: P.args, **kwargs: P.kwargs` (ParamSpec) tie a signature to another
+        # callable's: nothing to check per value (beartype refuses them outright).
+        self._hints = {
+            name: hint
+            for name, hint in hints.items()
+            if not isinstance(hint, (ParamSpecArgs, ParamSpecKwargs))
+        }
         self._ready = True
 
     def label_arguments(

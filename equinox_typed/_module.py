@@ -41,6 +41,7 @@ import numpy as np
 import equinox_typed._checking as _checking
 from ._accept import Accepting
 from ._checking import TypeCheckError
+from ._shared_node import is_hole
 from ._jax_typed import (
     KeyEntry,
     keystr,
@@ -549,7 +550,7 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     items += [
         (path + label, value, hint)
         for label, value, hint in zip(plan.labels, values, hints, strict=True)
-        if not (holes and value is None)
+        if not (holes and is_hole(value))
     ]
     _checking.check_items(plan.owner, items)
     if plan.strict:

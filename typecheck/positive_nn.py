@@ -31,6 +31,9 @@ def check_layers(key: PRNGKeyArray, x: Array, h: Array) -> None:
     assert_type(mha(x, x, x), Array)
     assert_type(mha(x, x, x, mask=None, key=key, inference=True), Array)
     assert_type(nn.RotaryPositionalEmbedding(8)(x), Array)
+    cos, sin = nn.RotaryPositionalEmbedding.precompute_freqs_cis(8, 16, 10_000.0, jax.numpy.float32)
+    assert_type(cos, Array)
+    assert_type(sin, Array)
 
 
 def check_conv_pool(key: PRNGKeyArray, x: Array) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal, TypeAlias, cast
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
-from .._module import field
 from .._call_checks import checked_call
+from .._module import field
 from ._init import resolve_dtype
 from ._normalisation import constant
 from ._stateful import State, StatefulLayer, StateIndex
@@ -19,18 +20,17 @@ __all__ = ["BatchNorm"]
 
 BatchNormMode: TypeAlias = Literal["ema", "batch", "legacy"]
 
-# The running statistics kept in the State, per mode:
-#   "batch":        (mean, var)
-#   "ema"/"legacy": (first_time, mean, var): before the first update there is nothing
-#                   to average with, so the first batch's statistics are taken as is.
-_BatchStats: TypeAlias = tuple[Float[Array, " input_size"], Float[Array, " input_size"]]
+_Stats: TypeAlias = tuple[Float[Array, " input_size"], Float[Array, " input_size"]]
 # jax.lax's collectives carry no annotations; calls through `Any` keep strict checkers
 # quiet without blanket ignores.
 _lax: Any = jax.lax
 
-_EmaStats: TypeAlias = tuple[
-    Bool[Array, ""], Float[Array, " input_size"], Float[Array, " input_size"]
-]
+_LEGACY_WARNING = (
+    "BatchNorm: `mode` was not given, so the 'ema' variant is used (the historical "
+    "default, kept for compatibility). It is usually slower to train with; new code "
+    "should pass mode='batch' (or mode='ema' to keep this behaviour and silence this "
+    "warning). See https://github.com/patrick-kidger/equinox/issues/659."
+)
 
 
 class BatchNorm(StatefulLayer, strict=True):
@@ -39,7 +39,8 @@ class BatchNorm(StatefulLayer, strict=True):
 
     The layer sees one example; the batch is the ``jax.vmap`` (or ``pmap``) axis named
     ``axis_name``, over which statistics are averaged with ``jax.lax.pmean``. Running
-    statistics live in a :class:`~equinox_typed.nn.State`.
+    statistics live in a :class:`~equinox_typed.nn.State`. Gradients flow through them
+    (a layer called twice in one loss sees the first call's statistics in the second).
 
     **Arguments:**
 
@@ -50,18 +51,20 @@ class BatchNorm(StatefulLayer, strict=True):
     - ``channelwise_affine``: learn a per-channel scale (ones) and shift (zeros).
     - ``momentum``: weight of the old running statistics in each update,
       ``running = momentum * running + (1 - momentum) * batch``; between 0 and 1.
-      (PyTorch's ``momentum=0.1`` is ``momentum=0.9`` here.)
     - ``inference``: use the running statistics instead of the batch's (and leave them
       unchanged). Toggle with :func:`~equinox_typed.nn.inference_mode`.
     - ``dtype``: dtype of the parameters and running statistics.
     - ``mode``:
-        - ``"batch"`` (as PyTorch, flax, haiku): training normalises with the batch's
-          mean and (biased) variance; the running mean and *unbiased* variance start at
-          0 and 1 and are updated every call; inference normalises with them.
-        - ``"ema"``: the running mean and (biased) variance are set to the first batch's,
-          then updated every call, and training normalises with the *updated running*
-          statistics.
-        - ``"legacy"`` (default, for compatibility): the same as ``"ema"``.
+        - ``"batch"``: training normalises with the batch's mean and variance and
+          updates exponential moving averages of them (State entries
+          ``batch_counter``, a step count, and ``batch_state_index``, the averages
+          starting at 0 and 1); inference normalises with the averages divided by
+          ``1 - momentum ** count`` (zero-debiased).
+        - ``"ema"``: State entries ``ema_first_time_index`` (True until the first
+          update) and ``ema_state_index`` (running mean and variance, set to the
+          first batch's, then averaged); training normalises with the *updated
+          running* statistics, inference with the stored ones.
+        - ``"legacy"`` (default): ``"ema"`` with a warning asking to choose.
 
     ```python
     bn, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch", mode="batch")
@@ -74,14 +77,19 @@ class BatchNorm(StatefulLayer, strict=True):
 
     weight: Float[Array, " input_size"] | None
     bias: Float[Array, " input_size"] | None
-    state_index: StateIndex[Any]
+    ema_first_time_index: StateIndex[Bool[Array, ""]] | None
+    ema_state_index: StateIndex[_Stats] | None
+    batch_counter: StateIndex[Int[Array, ""]] | None
+    batch_state_index: StateIndex[_Stats] | None
+    # Not static (as in Equinox): the name is a leaf, so the flattened layer lines up
+    # with Equinox's leaf for leaf.
+    axis_name: Hashable | tuple[Hashable, ...]
     inference: bool
     input_size: int = field(static=True)
-    axis_name: Hashable | tuple[Hashable, ...] = field(static=True)
     eps: float = field(static=True)
     channelwise_affine: bool = field(static=True)
     momentum: float = field(static=True)
-    mode: BatchNormMode = field(static=True)
+    mode: Literal["ema", "batch"] = field(static=True)
 
     def __init__(
         self,
@@ -98,20 +106,23 @@ class BatchNorm(StatefulLayer, strict=True):
             raise ValueError(f"BatchNorm: mode must be 'ema', 'batch' or 'legacy', got {mode!r}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum}")
+        if mode == "legacy":
+            warnings.warn(_LEGACY_WARNING, UserWarning, stacklevel=3)
+            mode = "ema"
         dtype = resolve_dtype(dtype)
         shape = (input_size,)
         self.weight = constant(shape, 1.0, dtype) if channelwise_affine else None
         self.bias = constant(shape, 0.0, dtype) if channelwise_affine else None
-        init: _BatchStats | _EmaStats
-        if mode == "batch":
-            init = (constant(shape, 0.0, dtype), constant(shape, 1.0, dtype))
-        else:
-            init = (constant((), 1.0, jnp.bool_), constant(shape, 0.0, dtype), constant(shape, 0.0, dtype))
-        self.state_index = StateIndex(init)
+        zeros, ones = constant(shape, 0.0, dtype), constant(shape, 1.0, dtype)
+        self.ema_first_time_index = StateIndex(jnp.array(True)) if mode == "ema" else None
+        self.ema_state_index = StateIndex((zeros, zeros)) if mode == "ema" else None
+        # A step count with JAX's default integer dtype (int64 under x64).
+        self.batch_counter = StateIndex(jnp.array(0)) if mode == "batch" else None
+        self.batch_state_index = StateIndex((zeros, ones)) if mode == "batch" else None
+        # Lists are unhashable (jax.lax wants hashable axis names): keep a tuple.
+        self.axis_name = _hashable_axis_name(axis_name)
         self.inference = inference
         self.input_size = input_size
-        # Lists are unhashable, and static fields must hash: keep a tuple of names.
-        self.axis_name = _hashable_axis_name(axis_name)
         self.eps = eps
         self.channelwise_affine = channelwise_affine
         self.momentum = momentum
@@ -134,79 +145,78 @@ class BatchNorm(StatefulLayer, strict=True):
         - ``key``: ignored.
         - ``inference``: overrides the ``inference`` field for this call.
 
-        **Returns:** ``(normalised x, updated state)``.
+        **Returns:** ``(normalised x, updated state)``. The output's dtype is the
+        promotion of the input's and the layer's.
         """
         if inference is None:
             inference = self.inference
-        dtype = jnp.promote_types(x.dtype, jnp.float32)
-        xc = x.astype(dtype)
-        if inference:
-            mean, var = self._running(state)
+        if self.mode == "ema":
+            mean, var, state = self._ema_statistics(x, state, inference)
         else:
-            batch_mean, batch_var, count = self._batch_statistics(xc)
-            if self.mode == "batch":
-                mean, var = batch_mean, batch_var
-                state = self._update_batch_mode(state, batch_mean, batch_var, count)
-            else:
-                state, mean, var = self._update_ema_mode(state, batch_mean, batch_var)
-        out = (xc - _per_channel(mean, x.ndim)) * jax.lax.rsqrt(
-            _per_channel(var, x.ndim).astype(dtype) + self.eps
+            mean, var, state = self._batch_mode_statistics(x, state, inference)
+        dtype = jnp.promote_types(x.dtype, mean.dtype)
+        out = (x.astype(dtype) - _per_channel(mean, x.ndim, dtype)) / jnp.sqrt(
+            _per_channel(var, x.ndim, dtype) + jnp.asarray(self.eps, dtype)
         )
-        if self.weight is not None:
-            out = out * _per_channel(self.weight, x.ndim)
-        if self.bias is not None:
-            out = out + _per_channel(self.bias, x.ndim)
-        return out.astype(x.dtype), state
+        if self.weight is not None and self.bias is not None:
+            out = out * _per_channel(self.weight, x.ndim, dtype) + _per_channel(
+                self.bias, x.ndim, dtype
+            )
+        return out, state
 
-    def _running(self, state: State) -> _BatchStats:
-        stats = state.get(self.state_index)
-        return (stats[0], stats[1]) if self.mode == "batch" else (stats[1], stats[2])
+    def _ema_statistics(
+        self, x: Float[Array, "input_size *spatial"], state: State, inference: bool
+    ) -> tuple[Float[Array, " input_size"], Float[Array, " input_size"], State]:
+        assert self.ema_first_time_index is not None and self.ema_state_index is not None
+        running_mean, running_var = state.get(self.ema_state_index)
+        if inference:
+            return running_mean, running_var, state
+        first_time = state.get(self.ema_first_time_index)
+        state = state.set(self.ema_first_time_index, jnp.array(False))
+        batch_mean, batch_var = self._batch_statistics(x, running_mean.dtype)
+        mean = jnp.where(first_time, batch_mean, self._average(running_mean, batch_mean))
+        var = jnp.where(first_time, batch_var, self._average(running_var, batch_var))
+        state = state.set(self.ema_state_index, (mean, var))
+        return mean, var, state
+
+    def _batch_mode_statistics(
+        self, x: Float[Array, "input_size *spatial"], state: State, inference: bool
+    ) -> tuple[Float[Array, " input_size"], Float[Array, " input_size"], State]:
+        assert self.batch_counter is not None and self.batch_state_index is not None
+        count = state.get(self.batch_counter)
+        hidden_mean, hidden_var = state.get(self.batch_state_index)
+        if inference:
+            # The averages start at (0, 1): undo the bias towards that start.
+            dtype = hidden_mean.dtype
+            debias = 1 - jnp.asarray(self.momentum, dtype) ** count.astype(dtype)
+            scale = jnp.where(count == 0, jnp.ones((), dtype), debias)
+            return hidden_mean / scale, hidden_var / scale, state
+        mean, var = self._batch_statistics(x, hidden_mean.dtype)
+        state = state.set(self.batch_counter, count + 1)
+        state = state.set(
+            self.batch_state_index,
+            (self._average(hidden_mean, mean), self._average(hidden_var, var)),
+        )
+        return mean, var, state
+
+    def _average(
+        self, running: Float[Array, " input_size"], batch: Float[Array, " input_size"]
+    ) -> Float[Array, " input_size"]:
+        """``momentum * running + (1 - momentum) * batch``, in the running dtype."""
+        m = self.momentum
+        return (batch * (1 - m)).astype(running.dtype) + running * m
 
     def _batch_statistics(
-        self, x: Float[Array, "input_size *spatial"]
-    ) -> tuple[Float[Array, " input_size"], Float[Array, " input_size"], Any]:
-        """Mean and biased variance per channel over batch and space; element count."""
-        spatial = tuple(range(1, x.ndim))
-        mean = _lax.pmean(jnp.mean(x, axis=spatial), self.axis_name)
-        centred = x - _per_channel(mean, x.ndim)
-        var = _lax.pmean(jnp.mean(jnp.square(centred), axis=spatial), self.axis_name)
-        batch_size: int = _lax.psum(1, self.axis_name)
-        return mean, var, batch_size * (x.size // x.shape[0])
-
-    def _update_batch_mode(
-        self,
-        state: State,
-        mean: Float[Array, " input_size"],
-        var: Float[Array, " input_size"],
-        count: Any,
-    ) -> State:
-        running_mean, running_var = state.get(self.state_index)
-        # The running variance estimates the population's: unbiased (Bessel-corrected).
-        unbiased = var * (count / jnp.maximum(count - 1, 1))
-        m = self.momentum
-        new = (
-            (m * running_mean + (1 - m) * mean).astype(running_mean.dtype),
-            (m * running_var + (1 - m) * unbiased).astype(running_var.dtype),
-        )
-        return state.set(self.state_index, jax.lax.stop_gradient(new))
-
-    def _update_ema_mode(
-        self,
-        state: State,
-        mean: Float[Array, " input_size"],
-        var: Float[Array, " input_size"],
-    ) -> tuple[State, Float[Array, " input_size"], Float[Array, " input_size"]]:
-        first_time, running_mean, running_var = state.get(self.state_index)
-        m = self.momentum
-        new_mean = jnp.where(first_time, mean, m * running_mean + (1 - m) * mean)
-        new_var = jnp.where(first_time, var, m * running_var + (1 - m) * var)
-        new = (
-            constant((), 0.0, jnp.bool_),
-            new_mean.astype(running_mean.dtype),
-            new_var.astype(running_var.dtype),
-        )
-        state = state.set(self.state_index, jax.lax.stop_gradient(new))
-        return state, new_mean, new_var
+        self, x: Float[Array, "input_size *spatial"], dtype: Any
+    ) -> _Stats:
+        """Per-channel mean and (biased) variance over batch and space, in the
+        promotion of ``x``'s dtype and ``dtype``."""
+        x = x.astype(jnp.promote_types(x.dtype, dtype))
+        flat = x.reshape(x.shape[0], -1)
+        mean = _lax.pmean(jnp.mean(flat, axis=1), self.axis_name)
+        centred = flat - mean[:, None]
+        var = _lax.pmean(jnp.mean(centred * jnp.conj(centred), axis=1), self.axis_name)
+        return mean, jnp.maximum(var, jnp.zeros((), var.dtype))
 
 
 def _hashable_axis_name(
@@ -219,6 +229,6 @@ def _hashable_axis_name(
     return tuple(names)
 
 
-def _per_channel(v: Float[Array, " c"], ndim: int) -> Float[Array, "c ..."]:
-    """Reshape a per-channel vector to broadcast against ``(channels, *spatial)``."""
-    return v.reshape((-1,) + (1,) * (ndim - 1))
+def _per_channel(v: Float[Array, " c"], ndim: int, dtype: Any) -> Float[Array, "c ..."]:
+    """``v`` in ``dtype``, reshaped to broadcast against ``(channels, *spatial)``."""
+    return v.astype(dtype).reshape((-1,) + (1,) * (ndim - 1))

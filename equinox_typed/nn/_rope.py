@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax.lax as lax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._module import Module, field
 from .._call_checks import checked_call
+from ._init import default_float_dtype
 
 __all__ = ["RotaryPositionalEmbedding"]
 
@@ -22,9 +22,12 @@ class RotaryPositionalEmbedding(Module, strict=True):
 
     **Arguments:**
 
-    - ``embedding_size``: the (even) number of features.
+    - ``embedding_size``: the (even, non-negative) number of features.
     - ``theta``: the base of the angle frequencies.
-    - ``dtype``: the dtype the sines and cosines are computed in (default: the input's).
+    - ``dtype``: the dtype of the cosine/sine tables (computed in the default floating
+      dtype, then cast); default: float32, or float64 under ``jax_enable_x64``. The
+      rotation is computed in the promotion of this and the input's dtype and returned
+      in the input's dtype.
 
     Typically applied to the query and key heads of attention through
     ``MultiheadAttention(..., process_heads=...)``:
@@ -37,14 +40,41 @@ class RotaryPositionalEmbedding(Module, strict=True):
 
     embedding_size: int = field(static=True)
     theta: float = field(static=True, default=10_000.0)
-    dtype: Any = field(static=True, default=None)
+    dtype: Any = field(static=True, default_factory=default_float_dtype)
 
     def __check_init__(self) -> None:
-        if self.embedding_size % 2 != 0:
+        if self.embedding_size < 0 or self.embedding_size % 2 != 0:
             raise ValueError(
-                f"RotaryPositionalEmbedding: embedding_size must be even, got "
-                f"{self.embedding_size}"
+                f"RotaryPositionalEmbedding: embedding_size must be even and "
+                f"non-negative, got {self.embedding_size}"
             )
+
+    @staticmethod
+    def precompute_freqs_cis(
+        embedding_size: int, end: int, theta: float, dtype: Any
+    ) -> tuple[Float[Array, "end half_size"], Float[Array, "end half_size"]]:
+        """The cosine and sine tables of the rotation angles.
+
+        **Arguments:**
+
+        - ``embedding_size``: the (even) number of features.
+        - ``end``: the number of positions ``0, 1, ..., end - 1``.
+        - ``theta``: the base of the angle frequencies.
+        - ``dtype``: the dtype of the returned tables (they are computed in the
+          default floating dtype and cast at the end, to lose as little precision
+          as possible).
+
+        **Returns:** ``(cos, sin)``, each of shape ``(end, embedding_size // 2)``:
+        entry ``[t, i]`` is for the angle ``t * theta ** (-2i / embedding_size)``.
+
+        ```python
+        cos, sin = eqx.nn.RotaryPositionalEmbedding.precompute_freqs_cis(64, 128, 1e4, jnp.float32)
+        ```
+        """
+        exponents = jnp.arange(0.0, embedding_size, 2)[None, :] / embedding_size
+        frequencies = 1.0 / (theta**exponents)
+        angles = jnp.outer(jnp.arange(float(end)), frequencies)
+        return jnp.cos(angles).astype(dtype), jnp.sin(angles).astype(dtype)
 
     @checked_call
     def __call__(
@@ -55,15 +85,15 @@ class RotaryPositionalEmbedding(Module, strict=True):
     ) -> Float[Array, "seq_length embedding_size"]:
         """**Arguments:** ``x`` of shape ``(seq_length, embedding_size)``; ``key`` is
         ignored. **Returns:** ``x`` with every feature pair rotated."""
-        dtype = x.dtype if self.dtype is None else self.dtype
-        half = self.embedding_size // 2
-        exponents = lax.iota(dtype, half) * (2.0 / self.embedding_size)
-        frequencies = self.theta ** (-exponents)
-        positions = lax.iota(dtype, x.shape[0])
-        angles = positions[:, None] * frequencies[None, :]  # (seq_length, half)
-        cos, sin = jnp.cos(angles), jnp.sin(angles)
-        first, second = x[:, :half], x[:, half:]
+        seq_length, half = x.shape[0], self.embedding_size // 2
+        cos, sin = self.precompute_freqs_cis(
+            self.embedding_size, seq_length, self.theta, self.dtype
+        )
+        # Explicit casts: the same numbers under strict dtype promotion.
+        dtype = jnp.promote_types(x.dtype, cos.dtype)
+        cos, sin, xc = cos.astype(dtype), sin.astype(dtype), x.astype(dtype)
+        first, second = xc[:, :half], xc[:, half:]
         rotated = jnp.concatenate(
-            [first * cos - second * sin, first * sin + second * cos], axis=-1
+            [first * cos - second * sin, second * cos + first * sin], axis=-1
         )
         return rotated.astype(x.dtype)

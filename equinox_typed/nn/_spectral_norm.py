@@ -18,6 +18,11 @@ __all__ = ["SpectralNorm"]
 _Layer = TypeVar("_Layer")
 
 
+# Power-method steps taken at construction, so that the first call already uses a
+# good estimate of the top singular vectors (the same count as Equinox).
+_INITIAL_ITERATIONS = 15
+
+
 def _normalise(v: Float[Array, " n"], eps: float) -> Float[Array, " n"]:
     """``v / max(||v||, eps)``: unit length, without dividing by zero."""
     norm = jnp.sqrt(jnp.sum(jnp.square(v)))
@@ -36,10 +41,14 @@ def power_iteration(
     iterations: int,
     eps: float,
 ) -> tuple[Float[Array, " m"], Float[Array, " n"]]:
-    """``iterations`` steps of the power method for the top singular vectors."""
+    """``iterations`` steps of the power method for the top singular vectors.
+
+    Each step refines ``u`` from the current ``v`` first, then ``v`` from the new ``u``
+    (Equinox's order: the first step ignores the initial ``u``).
+    """
     for _ in range(iterations):
-        v = _normalise(matrix.T @ u, eps)
         u = _normalise(matrix @ v, eps)
+        v = _normalise(matrix.T @ u, eps)
     return u, v
 
 
@@ -48,9 +57,10 @@ class SpectralNorm(StatefulLayer, Generic[_Layer], strict=True):
     ``sigma(W)`` (the largest singular value of the weight, seen as a matrix of shape
     ``(out, everything else)``) is estimated by power iteration.
 
-    The singular-vector estimates ``(u, v)`` are state: each training call refines them
-    by ``num_power_iterations`` steps and stores them in the State. In inference mode
-    they are used as stored.
+    The singular-vector estimates ``(u, v)`` are state: construction runs 15 steps of
+    the power method from a random start, each training call refines them by
+    ``num_power_iterations`` more and stores them in the State. In inference mode they
+    are used as stored. Given the same key, the numbers are Equinox's.
 
     **Arguments:**
 
@@ -85,10 +95,17 @@ class SpectralNorm(StatefulLayer, Generic[_Layer], strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
-        matrix = _as_matrix(weight_of(layer, weight_name))
+        weight = weight_of(layer, weight_name)
+        if weight.ndim < 2:
+            raise ValueError(
+                f"SpectralNorm: the layer's `{weight_name}` must have at least two "
+                f"dimensions (it is normalised as a matrix), got shape {weight.shape}"
+            )
+        matrix = _as_matrix(weight)
         ukey, vkey = jr.split(key)
-        u = _normalise(jr.normal(ukey, matrix.shape[:1], matrix.dtype), eps)
-        v = _normalise(jr.normal(vkey, matrix.shape[1:], matrix.dtype), eps)
+        u = jr.normal(ukey, matrix.shape[:1], matrix.dtype)
+        v = jr.normal(vkey, matrix.shape[1:], matrix.dtype)
+        u, v = power_iteration(matrix, u, v, _INITIAL_ITERATIONS, eps)
         self.layer = layer
         self.uv_index = StateIndex((u, v))
         self.inference = inference
@@ -120,11 +137,11 @@ class SpectralNorm(StatefulLayer, Generic[_Layer], strict=True):
         u, v = state.get(self.uv_index)
         if not inference:
             # The vectors are an estimate, not a function to differentiate through.
-            u, v = jax.lax.stop_gradient(
-                power_iteration(matrix, u, v, self.num_power_iterations, self.eps)
+            u, v = power_iteration(
+                jax.lax.stop_gradient(matrix), u, v, self.num_power_iterations, self.eps
             )
             state = state.set(self.uv_index, (u, v))
-        sigma = u @ matrix @ v
+        sigma = jnp.einsum("i,ij,j->", u, matrix, v)
         layer: Any = with_weight(self.layer, self.weight_name, weight / sigma)
         out: Shaped[Array, "..."] = layer(x)
         return out, state

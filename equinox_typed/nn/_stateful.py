@@ -121,8 +121,8 @@ class State:
     unusable (so that a forgotten ``state = state.set(...)`` fails loudly).
 
     ```python
-    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, axis_name="batch")
-    mean, var = state.get(model.state_index)
+    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch", mode="batch")
+    mean, var = state.get(model.batch_state_index)
     ```
     """
 
@@ -279,7 +279,7 @@ def make_with_state(make_model: Callable[_P, _T]) -> Callable[_P, tuple[_T, Stat
     model, so that they are not stored twice (nor mistaken for trainable parameters).
 
     ```python
-    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, axis_name="batch")
+    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch", mode="batch")
     ```
     """
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
+import jax
+import numpy as np
 import pytest
 
 import equinox_typed as eqx
@@ -26,3 +29,18 @@ def raises_check_error(*fragments: str) -> Iterator[None]:
     message = str(info.value)
     missing = [fragment for fragment in fragments if fragment not in message]
     assert not missing, f"{missing} not in the message:\n{message}"
+
+
+def assert_same_leaves(ours: Any, theirs: Any, rtol: float = 1e-6, atol: float = 1e-7) -> None:
+    """``ours`` and ``theirs`` (usually the Equinox reference) flatten to as many
+    leaves, with the same shapes and dtypes, and values equal up to float rounding.
+
+    ```python
+    assert_same_leaves((y, state), (ref_y, ref_state))
+    ```
+    """
+    ours_leaves, theirs_leaves = jax.tree.leaves(ours), jax.tree.leaves(theirs)
+    assert len(ours_leaves) == len(theirs_leaves), (len(ours_leaves), len(theirs_leaves))
+    for a, b in zip(ours_leaves, theirs_leaves, strict=True):
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)

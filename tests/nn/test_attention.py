@@ -15,7 +15,7 @@ import torch
 import equinox_typed as eqx
 import equinox_typed.nn as nn
 
-from ._helpers import raises_check_error
+from ._helpers import assert_same_leaves, raises_check_error
 
 KEY = jax.random.key(0)
 HEADS, SIZE, Q_SEQ, KV_SEQ = 2, 8, 3, 4
@@ -243,3 +243,31 @@ def test_rope_checks() -> None:
         eqx.TypeCheckError, match=r"(?s)RotaryPositionalEmbedding.__call__.*argument `x`.*f32\[3,6\].*embedding_size=4"
     ):
         rope(jnp.ones((3, 6)))
+
+
+def test_rope_precompute_freqs_cis_matches_equinox() -> None:
+    import equinox as eqxr
+
+    ours = nn.RotaryPositionalEmbedding.precompute_freqs_cis(8, 5, 500.0, jnp.bfloat16)
+    theirs = eqxr.nn.RotaryPositionalEmbedding.precompute_freqs_cis(8, 5, 500.0, jnp.bfloat16)
+    assert_same_leaves(ours, theirs, rtol=0, atol=0)
+    cos, sin = nn.RotaryPositionalEmbedding.precompute_freqs_cis(6, 7, 10_000.0, jnp.float32)
+    angles = np.arange(7)[:, None] * 10_000.0 ** (-2 * np.arange(3) / 6)[None, :]
+    np.testing.assert_allclose(cos, np.cos(angles), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sin, np.sin(angles), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
+def test_rope_matches_equinox(dtype: Any) -> None:
+    """Tables in float32 by default, cast at the end, as Equinox: half-precision inputs
+    are rotated by accurate angles and keep their dtype."""
+    import equinox as eqxr
+
+    x = jax.random.normal(jax.random.key(3), (40, 8)).astype(dtype)
+    rope, ref = nn.RotaryPositionalEmbedding(8), eqxr.nn.RotaryPositionalEmbedding(8)
+    assert rope.dtype == ref.dtype == jnp.float32
+    assert_same_leaves(rope(x), ref(x), rtol=0, atol=0)
+    half = nn.RotaryPositionalEmbedding(8, dtype=dtype)
+    assert_same_leaves(half(x), eqxr.nn.RotaryPositionalEmbedding(8, dtype=dtype)(x), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="even and non-negative, got -2"):
+        nn.RotaryPositionalEmbedding(-2)

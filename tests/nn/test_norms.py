@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from typing import Any
 
 import jax
@@ -11,10 +12,12 @@ import numpy as np
 import pytest
 import torch
 
+import equinox as eqxr
+
 import equinox_typed as eqx
 import equinox_typed.nn as nn
 
-from ._helpers import raises_check_error
+from ._helpers import assert_same_leaves, raises_check_error
 
 RTOL = ATOL = 1e-5
 
@@ -89,7 +92,7 @@ def test_layernorm_options() -> None:
         old = nn.LayerNorm(6, elementwise_affine=False)
     assert old.weight is None and old.bias is None
     # Passing a state threads it through unchanged.
-    state = nn.State(nn.BatchNorm(2, "b"))
+    state = nn.State(nn.BatchNorm(2, "b", mode="batch"))
     out, same = plain(x, state)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     assert same is state
@@ -202,32 +205,99 @@ def _batched(layer: Any, **kwargs: Any) -> Any:
     )
 
 
+def _both_batchnorms(mode: str, **kwargs: Any) -> tuple[Any, Any, Any, Any]:
+    bn, state = nn.make_with_state(nn.BatchNorm)(3, "batch", mode=mode, **kwargs)
+    ref, ref_state = eqxr.nn.make_with_state(eqxr.nn.BatchNorm)(3, "batch", mode=mode, **kwargs)
+    return bn, state, ref, ref_state
+
+
+@pytest.mark.parametrize("mode", ["batch", "ema"])
 @pytest.mark.parametrize("x_shape", [(6, 3), (4, 3, 5)])
-def test_batchnorm_batch_mode_matches_torch(x_shape: tuple[int, ...]) -> None:
+def test_batchnorm_matches_equinox(mode: str, x_shape: tuple[int, ...]) -> None:
+    bn, state, ref, ref_state = _both_batchnorms(mode, momentum=0.9)
+    for step in range(3):
+        x = jnp.asarray(_random(x_shape, seed=10 + step) * (step + 1))
+        y, state = _batched(bn)(x, state)
+        ref_y, ref_state = _batched(ref)(x, ref_state)
+        assert_same_leaves((y, state), (ref_y, ref_state))
+    # Inference: the running statistics (zero-debiased in "batch" mode), state untouched.
+    x = jnp.asarray(_random(x_shape, seed=20))
+    y, after = _batched(nn.inference_mode(bn))(x, state)
+    ref_y, _ = _batched(eqxr.nn.inference_mode(ref))(x, ref_state)
+    assert_same_leaves(y, ref_y)
+    assert_same_leaves(after, state)
+    # The call-time override agrees with inference_mode.
+    np.testing.assert_array_equal(_batched(bn, inference=True)(x, after)[0], y)
+
+
+@pytest.mark.parametrize("mode", ["batch", "ema"])
+def test_batchnorm_state_layout_matches_equinox(mode: str) -> None:
+    bn, state, ref, ref_state = _both_batchnorms(mode)
+    names = ["ema_first_time_index", "ema_state_index", "batch_counter", "batch_state_index"]
+    for name in names:
+        assert (getattr(bn, name) is None) == (getattr(ref, name) is None), name
+    used = names[:2] if mode == "ema" else names[2:]
+    for name in used:
+        assert_same_leaves(state.get(getattr(bn, name)), ref_state.get(getattr(ref, name)))
+    assert_same_leaves(state, ref_state)
+    # The layer flattens to Equinox's leaves (axis_name and inference included).
+    assert [type(x) for x in jax.tree.leaves(bn)] == [type(x) for x in jax.tree.leaves(ref)]
+    assert bn.mode == ref.mode == mode
+
+
+def test_batchnorm_warns_when_mode_is_left_out() -> None:
+    with pytest.warns(UserWarning, match=r"BatchNorm: `mode` was not given.*mode='batch'"):
+        bn = nn.BatchNorm(3, "batch")
+    with pytest.warns(UserWarning):
+        ref = eqxr.nn.BatchNorm(3, "batch")
+    assert bn.mode == ref.mode == "ema"
+    assert bn.ema_state_index is not None and bn.batch_state_index is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.BatchNorm(3, "batch", mode="ema")
+        nn.BatchNorm(3, "batch", mode="batch")
+    with pytest.raises(ValueError, match="mode must be 'ema', 'batch' or 'legacy', got 'bn'"):
+        nn.BatchNorm(3, "batch", mode="bn")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["batch", "ema"])
+def test_batchnorm_gradients_through_running_statistics_match_equinox(mode: str) -> None:
+    """A layer called twice in one loss (a GAN discriminator on real, then fake data):
+    the second call depends on the first through the running statistics, and the
+    gradients follow that dependence exactly as Equinox's do."""
+    bn, state, ref, ref_state = _both_batchnorms(mode, momentum=0.5)
+    x1, x2 = jnp.asarray(_random((4, 3, 2))), jnp.asarray(_random((4, 3, 2), seed=1) * 3)
+    ct = jnp.asarray(_random((4, 3, 2), seed=2))
+
+    def loss(model: Any, xs: tuple[jax.Array, jax.Array], s: Any, cut: bool = False) -> jax.Array:
+        y1, s = _batched(model)(xs[0] * model.weight[:, None], s)
+        if cut:  # what a stop_gradient on the running statistics would do
+            s = jax.lax.stop_gradient(s)
+        y2, _ = _batched(model)(xs[1], s)
+        return jnp.sum(y1 * ct) + jnp.sum(y2**2 * ct)
+
+    grads = eqx.filter_grad(loss)(bn, (x1, x2), state)
+    ref_grads = eqxr.filter_grad(loss)(ref, (x1, x2), ref_state)
+    assert_same_leaves((grads.weight, grads.bias), (ref_grads.weight, ref_grads.bias))
+    input_grads = jax.grad(lambda xs: loss(bn, xs, state))((x1, x2))
+    ref_input_grads = jax.grad(lambda xs: loss(ref, xs, ref_state))((x1, x2))
+    assert_same_leaves(input_grads, ref_input_grads)
+    if mode == "ema":
+        # Training normalises with the updated running statistics: the first batch
+        # reaches the second call's output through the state, and cutting that path
+        # changes the gradients.
+        cut_grads = jax.grad(lambda xs: loss(bn, xs, state, cut=True))((x1, x2))
+        assert float(jnp.max(jnp.abs(cut_grads[0] - input_grads[0]))) > 1e-2
+
+
+def test_batchnorm_training_matches_torch() -> None:
     bn, state = nn.make_with_state(nn.BatchNorm)(3, "batch", mode="batch", momentum=0.9)
     torch_bn = torch.nn.BatchNorm1d(3, momentum=0.1, eps=1e-5)
-    w, b = _random((3,), seed=1), _random((3,), seed=2)
-    with torch.no_grad():
-        torch_bn.weight.copy_(torch.tensor(w))
-        torch_bn.bias.copy_(torch.tensor(b))
-    bn = eqx.tree_at(lambda m: (m.weight, m.bias), bn, (jnp.asarray(w), jnp.asarray(b)))
+    bn = _randomise_affine(bn, torch_bn)
     for step in range(2):
-        x = _random(x_shape, seed=10 + step) * (step + 1)
+        x = _random((4, 3, 5), seed=10 + step) * (step + 1)
         y, state = _batched(bn)(jnp.asarray(x), state)
         np.testing.assert_allclose(y, _np(torch_bn(torch.tensor(x))), rtol=RTOL, atol=ATOL)
-        mean, var = state.get(bn.state_index)
-        np.testing.assert_allclose(mean, torch_bn.running_mean.numpy(), rtol=RTOL, atol=ATOL)
-        np.testing.assert_allclose(var, torch_bn.running_var.numpy(), rtol=RTOL, atol=ATOL)
-    # Inference uses the running statistics and leaves them alone.
-    torch_bn.eval()
-    x = _random(x_shape, seed=20)
-    eval_bn = nn.inference_mode(bn)
-    y, after = _batched(eval_bn)(jnp.asarray(x), state)
-    np.testing.assert_allclose(y, _np(torch_bn(torch.tensor(x))), rtol=RTOL, atol=ATOL)
-    np.testing.assert_array_equal(after.get(bn.state_index)[0], mean)
-    # The call-time override agrees with inference_mode.
-    y2, _ = _batched(bn, inference=True)(jnp.asarray(x), after)
-    np.testing.assert_allclose(y2, y, rtol=1e-6)
 
 
 def test_batchnorm_gradients_match_torch() -> None:
@@ -247,24 +317,6 @@ def test_batchnorm_gradients_match_torch() -> None:
     np.testing.assert_allclose(gb, t_params["bias"], rtol=RTOL, atol=1e-4)
 
 
-def test_batchnorm_ema_mode() -> None:
-    """"ema": first batch fills the running stats; later ones are averaged in, and
-    training normalises with the updated running statistics."""
-    bn, state = nn.make_with_state(nn.BatchNorm)(2, "batch", momentum=0.5)
-    assert bn.mode == "legacy" and bn.weight is not None
-    x1, x2 = jnp.asarray(_random((4, 2))), jnp.asarray(_random((4, 2), seed=1) * 3)
-    y1, state = _batched(bn)(x1, state)
-    np.testing.assert_allclose(y1, (x1 - x1.mean(0)) / jnp.sqrt(x1.var(0) + 1e-5), rtol=1e-5)
-    y2, state = _batched(bn)(x2, state)
-    mean = 0.5 * x1.mean(0) + 0.5 * x2.mean(0)
-    var = 0.5 * x1.var(0) + 0.5 * x2.var(0)
-    np.testing.assert_allclose(y2, (x2 - mean) / jnp.sqrt(var + 1e-5), rtol=1e-5, atol=1e-6)
-    first_time, r_mean, r_var = state.get(bn.state_index)
-    assert not bool(first_time)
-    np.testing.assert_allclose(r_mean, mean, rtol=1e-6)
-    np.testing.assert_allclose(r_var, var, rtol=1e-6)
-
-
 def test_batchnorm_multiple_axis_names() -> None:
     bn, state = nn.make_with_state(nn.BatchNorm)(2, ["a", "b"], mode="batch")
     assert bn.axis_name == ("a", "b")
@@ -277,13 +329,13 @@ def test_batchnorm_multiple_axis_names() -> None:
 
 
 def test_batchnorm_without_vmap_names_the_axis() -> None:
-    bn, state = nn.make_with_state(nn.BatchNorm)(2, "batch")
+    bn, state = nn.make_with_state(nn.BatchNorm)(2, "batch", mode="batch")
     with pytest.raises(NameError, match="batch"):
         bn(jnp.ones(2), state)
 
 
 def test_batchnorm_wrong_channels_raises(typechecker: str) -> None:
-    bn, state = nn.make_with_state(nn.BatchNorm)(3, "batch")
+    bn, state = nn.make_with_state(nn.BatchNorm)(3, "batch", mode="batch")
     with pytest.raises(eqx.TypeCheckError, match=r"(?s)BatchNorm.__call__.*`x`.*input_size=3"):
         bn(jnp.ones((4, 2)), state)
 
@@ -304,8 +356,9 @@ def test_batchnorm_under_jit_and_filter_jit() -> None:
     y, s2 = jitted(x, s1)  # same structure: no retrace
     assert traces == 1
     np.testing.assert_allclose(jitted(x, state)[0], expected, rtol=1e-6)
+    assert bn.batch_state_index is not None
     np.testing.assert_allclose(
-        s1.get(bn.state_index)[0], expected_state.get(bn.state_index)[0], rtol=1e-6
+        s1.get(bn.batch_state_index)[0], expected_state.get(bn.batch_state_index)[0], rtol=1e-6
     )
     out, _ = eqx.filter_jit(lambda m, x, s: _batched(m)(x, s))(bn, x, state)
     np.testing.assert_allclose(out, expected, rtol=1e-6)

@@ -192,3 +192,50 @@ def test_no_state_default_prints_in_signatures() -> None:
     assert repr(NO_STATE) == "NO_STATE"
     for layer in (eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm, eqx.nn.Sequential):
         assert "= NO_STATE" in str(inspect.signature(layer.__call__))
+
+
+def _offset_counter(lib: Any) -> Any:
+    """A counter class of `lib` (ours or Equinox) whose count starts at `init`."""
+
+    class OffsetCounter(lib.Module):
+        index: Any
+
+        def __init__(self, init: jax.Array) -> None:
+            self.index = lib.nn.StateIndex(init)
+
+        def __call__(self, x: jax.Array, state: Any) -> tuple[jax.Array, Any]:
+            count = state.get(self.index)
+            return x + count, state.set(self.index, count + 1)
+
+    return OffsetCounter
+
+
+@pytest.mark.parametrize("inside", ["eager", "filter_jit", "jax.jit"])
+def test_stateful_layers_built_inside_filter_vmap_match_equinox(inside: str) -> None:
+    """An ensemble of counters with a batched initial state, built by filter_vmap
+    (eagerly, or inside a jit), then called, split with substate and merged back."""
+    import equinox as eqxr
+
+    def run(lib: Any) -> list[jax.Array]:
+        def build(inits: jax.Array) -> Any:
+            return lib.filter_vmap(lib.nn.make_with_state(_offset_counter(lib)))(inits)
+
+        inits = jnp.arange(3.0)
+        if inside == "eager":
+            model, state = build(inits)
+        elif inside == "filter_jit":
+            model, state = lib.filter_jit(build)(inits)
+        else:  # only arrays leave a jax.jit: build the State inside, the model outside
+            model = lib.filter_vmap(_offset_counter(lib))(inits)
+            state = jax.jit(lib.nn.State)(model)
+        call = lib.filter_vmap(lambda m, x, s: m(x, s))
+        ys, state = call(model, jnp.ones(3), state)
+        sub = state.substate(model)
+        ys2, sub = call(model, jnp.ones(3), sub)
+        state = state.update(sub)
+        return [ys, ys2, state.get(model.index)]
+
+    ours, theirs = run(eqx), run(eqxr)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours[-1], jnp.arange(3.0) + 2)

@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+import equinox as eqxr
+
 import equinox_typed as eqx
 import equinox_typed.nn as nn
+from equinox_typed._shared_node import SharedNode
+
+from ._helpers import assert_same_leaves
 
 KEYS = jax.random.split(jax.random.key(0), 8)
 
@@ -153,7 +158,7 @@ def test_shared_gradients_accumulate_into_one_copy() -> None:
         return jnp.sum((w @ w[1]) ** 2)
 
     np.testing.assert_allclose(grads.pytree[0].weight, jax.grad(direct)(W), rtol=1e-5)
-    np.testing.assert_array_equal(grads.pytree[1].weight, jnp.zeros_like(W))
+    assert grads.pytree[1].weight is None  # no second copy: nothing to differentiate
     # After an update, the tie still holds: the stale copy is never read.
     updated = eqx.apply_updates(shared, jax.tree_util.tree_map(lambda g: -0.1 * g, grads))
     embed, lin = updated()
@@ -173,8 +178,60 @@ def test_shared_under_jit_and_pickle() -> None:
 def test_shared_refuses_mismatched_nodes() -> None:
     embedding = nn.Embedding(5, 3, key=KEYS[4])
     linear = nn.Linear(5, 3, use_bias=False, key=KEYS[5])  # weight (3, 5), not (5, 3)
-    with pytest.raises(ValueError, match=r"same tree structure, shapes and dtypes"):
+    with pytest.raises(ValueError) as info:
         nn.Shared((embedding, linear), lambda p: p[1].weight, lambda p: p[0].weight)
+    message = str(info.value)
+    assert "same tree structure, shapes and dtypes" in message
+    assert "get(pytree) gives:   PyTreeDef(*) with leaves [float32[5, 3]]" in message
+    assert "where(pytree) picks: PyTreeDef(*) with leaves [float32[3, 5]]" in message
+    # Whole layers: the structures are named, static sizes included.
+    with pytest.raises(ValueError, match=r"(?s)gives: .*Linear\[\(3, 4, True\)\].*picks: .*Linear\[\(3, 5, True\)\]"):
+        nn.Shared(
+            (nn.Linear(3, 4, key=KEYS[0]), nn.Linear(3, 5, key=KEYS[1])),
+            lambda p: p[1],
+            lambda p: p[0],
+        )
+    # `get` may compute (here a transpose), evaluated abstractly.
+    square = nn.Linear(3, 5, use_bias=False, key=KEYS[5])
+    shared = nn.Shared((embedding, square), lambda p: p[1].weight, lambda p: p[0].weight)
+    tied = nn.Shared((embedding, linear), lambda p: p[1].weight, lambda p: p[0].weight.T)
+    np.testing.assert_array_equal(tied()[1].weight, embedding.weight.T)
+    np.testing.assert_array_equal(shared()[1].weight, embedding.weight)
+
+
+def test_shared_leaves_line_up_with_equinox() -> None:
+    """A placeholder leaf where the tied weight was: the same leaves, array shapes and
+    optimiser state as Equinox's, and the boundary checks take the placeholder as a
+    hole (not a wrong value for `Linear.weight`)."""
+    optax = pytest.importorskip("optax")
+
+    def build(lib: Any) -> Any:
+        embedding = lib.nn.Embedding(5, 3, key=KEYS[4])
+        linear = lib.nn.Linear(3, 5, key=KEYS[5])
+        return lib.nn.Shared((embedding, linear), _output_weight, _embedding_weight)
+
+    shared, ref = build(eqx), build(eqxr)
+    ours, theirs = jax.tree.leaves(shared), jax.tree.leaves(ref)
+    assert [type(x).__name__ for x in ours] == [type(x).__name__ for x in theirs]
+    assert repr(shared.pytree[1].weight) == repr(ref.pytree[1].weight) == "SharedNode"
+    assert_same_leaves(eqx.filter(shared, eqx.is_array), eqxr.filter(ref, eqxr.is_array))
+    opt = optax.adam(1e-2)
+    assert_same_leaves(
+        opt.init(eqx.filter(shared, eqx.is_array)), opt.init(eqxr.filter(ref, eqxr.is_array))
+    )
+
+    def loss(model: Any, tokens: jax.Array) -> jax.Array:
+        embed, lin = model()
+        return jnp.sum(jax.vmap(lambda t: lin(embed(t)))(tokens) ** 2)
+
+    tokens = jnp.array([0, 3, 4])
+    grads = eqx.filter_jit(eqx.filter_grad(loss))(shared, tokens)
+    ref_grads = eqxr.filter_jit(eqxr.filter_grad(loss))(ref, tokens)
+    assert_same_leaves(grads, ref_grads, rtol=1e-5)
+    # A real wrong value at the placeholder's place is still caught.
+    broken = eqx.tree_at(lambda s: s.pytree[1].weight, shared, jnp.ones(3), is_leaf=lambda x: isinstance(x, SharedNode))
+    with pytest.raises(eqx.TypeCheckError, match=r"(?s)weight.*f32\[3\]"):
+        eqx.filter_jit(loss)(broken, tokens)
 
 
 # ---------------------------------------------------------------------------------------
@@ -238,11 +295,11 @@ def test_weight_norm_initially_identity_and_errors() -> None:
 def _reference_spectral(
     w: jax.Array, u: jax.Array, v: jax.Array, iterations: int
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    for _ in range(iterations):
-        v = w.T @ u
-        v = v / jnp.linalg.norm(v)
+    for _ in range(iterations):  # u from v, then v from the new u
         u = w @ v
         u = u / jnp.linalg.norm(u)
+        v = w.T @ u
+        v = v / jnp.linalg.norm(v)
     return w / (u @ w @ v), u, v
 
 
@@ -284,6 +341,40 @@ def test_spectral_norm_matches_reference_and_converges() -> None:
     u, v = state.get(layer.uv_index)
     sigma = jnp.linalg.svd(linear.weight, compute_uv=False)[0]
     np.testing.assert_allclose(u @ linear.weight @ v, sigma, rtol=1e-4)
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_spectral_norm_matches_equinox_from_the_first_call(conv: bool) -> None:
+    """The same key gives Equinox's vectors at creation (15 power-method steps from a
+    random start), then the same outputs, states and gradients call after call."""
+
+    def wrapped(lib: Any) -> Any:
+        layer = lib.nn.Conv2d(2, 3, 3, key=KEYS[5]) if conv else lib.nn.Linear(5, 4, key=KEYS[5])
+        return lib.nn.make_with_state(lib.nn.SpectralNorm)(layer, "weight", key=KEYS[7])
+
+    (layer, state), (ref, ref_state) = wrapped(eqx), wrapped(eqxr)
+    assert_same_leaves(state, ref_state)
+    u, v = state.get(layer.uv_index)
+    w = layer.layer.weight.reshape(layer.layer.weight.shape[0], -1)
+    sigma = jnp.linalg.svd(w, compute_uv=False)[0]
+    np.testing.assert_allclose(u @ w @ v, sigma, rtol=1e-3)  # already converged
+    x = jax.random.normal(KEYS[2], (2, 6, 6) if conv else (5,))
+    for _ in range(3):
+        y, state = layer(x, state)
+        ref_y, ref_state = ref(x, ref_state)
+        assert_same_leaves((y, state), (ref_y, ref_state))
+
+    def loss(model: Any, s: Any) -> jax.Array:
+        return jnp.sum(model(x, s)[0] ** 2)
+
+    assert_same_leaves(
+        eqx.filter_grad(loss)(layer, state).layer, eqxr.filter_grad(loss)(ref, ref_state).layer
+    )
+
+
+def test_spectral_norm_refuses_vector_weights() -> None:
+    with pytest.raises(ValueError, match=r"`bias` must have at least two dimensions.*\(4,\)"):
+        nn.SpectralNorm(nn.Linear(3, 4, key=KEYS[0]), "bias", key=KEYS[1])
 
 
 def test_spectral_norm_inference_keeps_state() -> None:

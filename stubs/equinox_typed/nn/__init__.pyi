@@ -142,7 +142,7 @@ def make_with_state(make_model: Callable[_P, _T]) -> Callable[_P, tuple[_T, Stat
     """``make_with_state(cls)(*args)`` builds ``cls(*args)`` and its initial State.
 
     ```python
-    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch")
+    model, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch", mode="batch")
     ```
     """
 
@@ -464,6 +464,11 @@ class RotaryPositionalEmbedding(Module):
     def __init__(
         self, embedding_size: int, theta: float = 10000.0, dtype: Any = ...
     ) -> None: ...
+    @staticmethod
+    def precompute_freqs_cis(
+        embedding_size: int, end: int, theta: float, dtype: Any
+    ) -> tuple[Float[Array, "end half_size"], Float[Array, "end half_size"]]:
+        """The ``(cos, sin)`` tables of the rotation angles, each ``[end, embedding_size // 2]``."""
     def __call__(
         self, x: Float[Array, "seq_length embedding_size"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "seq_length embedding_size"]: ...
@@ -942,7 +947,7 @@ class BatchNorm(StatefulLayer):
     running statistics live in the :class:`State`.
 
     ```python
-    bn, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch")
+    bn, state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, "batch", mode="batch")
     y, state = eqx.filter_vmap(bn, axis_name="batch", in_axes=(0, None),
                                out_axes=(0, None))(x, state)
     ```
@@ -953,9 +958,19 @@ class BatchNorm(StatefulLayer):
     @property
     def bias(self) -> Float[Array, "input_size"] | None: ...
     @property
-    def state_index(self) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]]: ...
+    def ema_first_time_index(self) -> StateIndex[Bool[Array, ""]] | None: ...
     @property
-    def axis_name(self) -> Hashable | Sequence[Hashable]: ...
+    def ema_state_index(
+        self,
+    ) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]] | None: ...
+    @property
+    def batch_counter(self) -> StateIndex[Int[Array, ""]] | None: ...
+    @property
+    def batch_state_index(
+        self,
+    ) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]] | None: ...
+    @property
+    def axis_name(self) -> Hashable | tuple[Hashable, ...]: ...
     @property
     def inference(self) -> bool: ...
     @property
@@ -967,7 +982,7 @@ class BatchNorm(StatefulLayer):
     @property
     def momentum(self) -> float: ...
     @property
-    def mode(self) -> Literal["ema", "batch", "legacy"]: ...
+    def mode(self) -> Literal["ema", "batch"]: ...
     def __init__(
         self,
         input_size: int,
