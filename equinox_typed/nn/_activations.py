@@ -40,4 +40,6 @@ class PReLU(Module, strict=True):
         self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "*shape"]:
         """Apply elementwise to ``x`` of any shape; ``key`` is ignored."""
-        return jnp.where(x >= 0, x, self.negative_slope * x)
+        # In the input's dtype (a float32 slope must not promote a bfloat16 input,
+        # nor trip strict dtype promotion).
+        return jnp.where(x >= 0, x, self.negative_slope.astype(x.dtype) * x)

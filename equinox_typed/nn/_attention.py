@@ -15,6 +15,7 @@ from .._call_checks import checked_call
 from .._jax_typed import finfo
 from .._module import Module, field
 from ._dropout import Dropout
+from ._dtypes import at_least_float32
 from ._linear import Linear
 
 __all__ = ["MultiheadAttention", "dot_product_attention", "dot_product_attention_weights"]
@@ -58,7 +59,7 @@ def dot_product_attention_weights(
         # The lowest finite value, not -inf: a fully masked row then gets uniform weights
         # rather than NaN.
         logits = jnp.where(mask, logits, _lowest(logits.dtype))
-    softmax_dtype = jnp.promote_types(logits.dtype, jnp.float32)
+    softmax_dtype = at_least_float32(logits.dtype)
     weights = jax.nn.softmax(logits.astype(softmax_dtype), axis=-1)
     return weights.astype(logits.dtype)
 

@@ -12,6 +12,7 @@ from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._module import field
+from ._dtypes import promoted
 from ._init import resolve_dtype
 from ._normalisation import constant
 from ._stateful import State, StatefulLayer, StateIndex
@@ -154,7 +155,7 @@ class BatchNorm(StatefulLayer, strict=True):
             mean, var, state = self._ema_statistics(x, state, inference)
         else:
             mean, var, state = self._batch_mode_statistics(x, state, inference)
-        dtype = jnp.promote_types(x.dtype, mean.dtype)
+        dtype = promoted(x.dtype, mean.dtype)
         out = (x.astype(dtype) - _per_channel(mean, x.ndim, dtype)) / jnp.sqrt(
             _per_channel(var, x.ndim, dtype) + jnp.asarray(self.eps, dtype)
         )
@@ -211,7 +212,7 @@ class BatchNorm(StatefulLayer, strict=True):
     ) -> _Stats:
         """Per-channel mean and (biased) variance over batch and space, in the
         promotion of ``x``'s dtype and ``dtype``."""
-        x = x.astype(jnp.promote_types(x.dtype, dtype))
+        x = x.astype(promoted(x.dtype, dtype))
         flat = x.reshape(x.shape[0], -1)
         mean = _lax.pmean(jnp.mean(flat, axis=1), self.axis_name)
         centred = flat - mean[:, None]

@@ -88,5 +88,6 @@ class Dropout(Module, strict=True):
         p = lax.convert_element_type(self.p, default_float_dtype())
         keep = 1.0 - lax.stop_gradient(p)
         mask = jr.bernoulli(key, keep, x.shape)
-        # Cast back: a float32 `keep` must not promote a bfloat16 input.
-        return jnp.where(mask, x / keep, 0).astype(x.dtype)
+        # In the input's dtype: a float32 `keep` must not promote a bfloat16 input
+        # (nor trip strict dtype promotion).
+        return jnp.where(mask, x / keep.astype(x.dtype), 0)

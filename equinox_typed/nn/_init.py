@@ -57,7 +57,8 @@ def uniform_init(
     - ``key``: a JAX PRNG key.
     - ``shape``: the shape of the result.
     - ``dtype``: a floating or complex dtype. For complex dtypes the real and imaginary
-      parts are drawn independently from the same interval.
+      parts are drawn independently from the same interval, with the two halves of
+      ``jax.random.split(key)`` (the same numbers as Equinox's).
     - ``lim``: the half-width of the interval.
 
     ```python
@@ -68,6 +69,10 @@ def uniform_init(
     shape = tuple(shape)
     if jnp.issubdtype(dtype, jnp.complexfloating):
         real_dtype = np.finfo(dtype).dtype
-        parts = jr.uniform(key, (2, *shape), real_dtype, minval=-lim, maxval=lim)
-        return (parts[0] + 1j * parts[1]).astype(dtype)
+        real_key, imag_key = jr.split(key)
+        real = jr.uniform(real_key, shape, real_dtype, minval=-lim, maxval=lim)
+        imag = jr.uniform(imag_key, shape, real_dtype, minval=-lim, maxval=lim)
+        # lax.complex rather than `re + 1j * im`: no dtype promotion involved, so
+        # this also runs under jax_numpy_dtype_promotion="strict".
+        return jax.lax.complex(real, imag).astype(dtype)
     return jr.uniform(key, shape, dtype, minval=-lim, maxval=lim)

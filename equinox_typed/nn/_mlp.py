@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, Literal
 
 import jax
+import jax.numpy as jnp
 import jax.random as jr
+import jax.tree_util as jtu
 from jaxtyping import Array, Inexact, PRNGKeyArray
 
-from .._checking import TypeCheckError, get_checks
-from .._module import Module, field
 from .._call_checks import checked_call
+from .._checking import TypeCheckError, get_checks
+from .._filters import combine, is_array, partition
+from .._module import Module, field
+from .._vmap_pmap import filter_vmap
 from ._linear import Linear
 
 __all__ = ["MLP"]
@@ -27,6 +32,37 @@ def _relu(x: Any) -> Any:
     return jax.nn.relu(x)
 
 
+def _per_neuron(activation: Callable[..., Any], *sizes: int) -> Callable[..., Any]:
+    """``activation`` with one copy of its arrays per neuron (leading axes ``sizes``):
+    a learnt activation (``PReLU``) learns one slope per layer and neuron. A plain
+    function has no arrays and is returned as is."""
+    for size in reversed(sizes):
+        activation = filter_vmap(functools.partial(_same, activation), axis_size=size)()
+    return activation
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _copy_at(activation: Callable[..., Any], i: Any) -> Callable[..., Any]:
+    """Copy ``i`` (an int, or a traced index inside a scan) of a per-layer activation."""
+    return jtu.tree_map(lambda a: a[i] if is_array(a) else a, activation)
+
+
+def _elementwise(activation: Callable[..., Any], x: Array) -> Array:
+    """``activation`` applied neuron by neuron, each neuron with its own copy of the
+    activation's arrays (leading axis of the arrays and of ``x``)."""
+    arrays, static = partition(activation, is_array)
+
+    def one(arrays_i: Any, x_i: Array) -> Array:
+        out: Array = combine(arrays_i, static)(x_i)
+        return out
+
+    result: Array = jax.vmap(one)(arrays, x)
+    return result
+
+
 class MLP(Module, strict=True):
     """A multi-layer perceptron: ``depth`` hidden layers of ``width_size`` units.
 
@@ -37,16 +73,25 @@ class MLP(Module, strict=True):
     - ``width_size``: the size of each hidden layer.
     - ``depth``: the number of hidden layers (``depth + 1`` ``Linear`` layers in all;
       ``depth=0`` is a single ``Linear``).
-    - ``activation``: applied after every layer but the last (default ReLU).
-    - ``final_activation``: applied after the last layer (default identity).
+    - ``activation``: applied elementwise after every layer but the last (default
+      ReLU). A learnt activation (e.g. ``PReLU``) gets its own parameters for every
+      hidden layer and neuron: its arrays gain leading axes ``(depth, width_size)``.
+    - ``final_activation``: applied elementwise after the last layer (default
+      identity); learnt ones get one copy per output (none when ``out_size`` is
+      ``"scalar"``).
     - ``use_bias``: whether the hidden layers have biases.
     - ``use_final_bias``: whether the last layer has a bias.
     - ``dtype``: the parameters' dtype (default float32, or float64 in x64 mode).
+    - ``scan``: store the ``depth - 1`` identical hidden-to-hidden layers as one
+      stacked ``Linear`` (its arrays have a leading axis of that length; ``layers``
+      is then ``(first, stacked, last)``) applied with ``jax.lax.scan``: the same
+      outputs, and compile time that no longer grows with ``depth``.
     - ``key``: a PRNG key for the initialisation (keyword-only).
 
     ```python
     mlp = eqx.nn.MLP(2, "scalar", width_size=32, depth=2, key=jax.random.key(0))
     mlp(jnp.array([0.5, -1.0]))   # shape ()
+    deep = eqx.nn.MLP(2, 2, width_size=32, depth=64, scan=True, key=jax.random.key(0))
     ```
     """
 
@@ -59,6 +104,7 @@ class MLP(Module, strict=True):
     out_size: int | Literal["scalar"] = field(static=True)
     width_size: int = field(static=True)
     depth: int = field(static=True)
+    scan: bool = field(static=True, default=False)
 
     def __init__(
         self,
@@ -72,63 +118,102 @@ class MLP(Module, strict=True):
         use_final_bias: bool = True,
         dtype: Any = None,
         *,
+        scan: bool = False,
         key: PRNGKeyArray,
     ) -> None:
         keys = jr.split(key, depth + 1)
-        sizes: list[int | Literal["scalar"]] = [in_size, *([width_size] * depth), out_size]
-        self.layers = tuple(
-            Linear(
-                sizes[i],
-                sizes[i + 1],
-                use_bias=use_bias if i < depth else use_final_bias,
-                dtype=dtype,
-                key=keys[i],
-            )
-            for i in range(depth + 1)
+
+        def linear(i: int, n_in: int | Literal["scalar"], n_out: int | Literal["scalar"], k: Any) -> Linear:
+            bias = use_bias if i < depth else use_final_bias
+            return Linear(n_in, n_out, use_bias=bias, dtype=dtype, key=k)
+
+        if depth == 0:
+            self.layers = (linear(0, in_size, out_size, keys[0]),)
+        else:
+            hidden_keys = keys[1:depth]
+            hidden: tuple[Linear, ...]
+            if scan:  # one Linear whose arrays are stacked along a leading axis
+                hidden = (jax.vmap(lambda k: linear(1, width_size, width_size, k))(hidden_keys),)
+            else:
+                hidden = tuple(linear(1, width_size, width_size, k) for k in hidden_keys)
+            first = linear(0, in_size, width_size, keys[0])
+            last = linear(depth, width_size, out_size, keys[depth])
+            self.layers = (first, *hidden, last)
+        self.activation = _per_neuron(activation, depth, width_size)
+        self.final_activation = (
+            final_activation if out_size == "scalar" else _per_neuron(final_activation, out_size)
         )
-        self.activation = activation
-        self.final_activation = final_activation
         self.use_bias = use_bias
         self.use_final_bias = use_final_bias
         self.in_size = in_size
         self.out_size = out_size
         self.width_size = width_size
         self.depth = depth
+        self.scan = scan
 
     def __check_init__(self) -> None:
         self.check_layer_chain()
 
+    def _chain(self) -> list[tuple[str, Linear]]:
+        """Each layer with its label in errors; the stacked layer of a scanned MLP
+        stands for ``depth - 1`` hidden layers."""
+        if self.scan and self.depth > 0:
+            return [
+                (f".layers[{i}]" + (" (stacked)" if i == 1 else ""), layer)
+                for i, layer in enumerate(self.layers)
+            ]
+        return [(f".layers[{i}]", layer) for i, layer in enumerate(self.layers)]
+
     def check_layer_chain(self) -> None:
         """Raise :class:`~equinox_typed.TypeCheckError` unless the layers fit together:
-        ``depth + 1`` of them, the first taking ``in_size``, each taking what the one
-        before gives, and the last giving ``out_size``.
+        ``depth + 1`` of them (with ``scan=True``: first, one stack of ``depth - 1``,
+        last), the first taking ``in_size``, each taking what the one before gives,
+        and the last giving ``out_size``.
 
         Also run by every call (unless checks are ``"off"``), where it costs a few
         integer comparisons at trace time and nothing in the compiled program: this
         catches a layer swapped in with ``eqx.tree_at`` by a wrongly sized one.
         """
-        if len(self.layers) != self.depth + 1:
+        stacked = self.scan and self.depth > 0
+        wanted = 3 if stacked else self.depth + 1
+        if len(self.layers) != wanted:
+            how = " (scan=True: first, stacked hidden, last)" if stacked else ""
             raise TypeCheckError(
                 f"MLP: field `.layers` holds {len(self.layers)} layers, but depth="
-                f"{self.depth} needs {self.depth + 1}"
+                f"{self.depth} needs {wanted}{how}"
             )
+        if stacked:
+            self._check_stack(self.layers[1])
         expected_in: int | str = self.in_size
         source = "in_size"
-        for i, layer in enumerate(self.layers):
+        for label, layer in self._chain():
             if layer.in_features != expected_in:
                 raise TypeCheckError(
-                    f"MLP: field `.layers[{i}]` does not fit the layer before it.\n"
+                    f"MLP: field `{label}` does not fit the layer before it.\n"
                     f"  expected: Linear with in_features={expected_in!r} ({source})\n"
                     f"  got:      Linear with in_features={layer.in_features!r}, "
                     f"out_features={layer.out_features!r}"
                 )
             expected_in = layer.out_features
-            source = f"the out_features of .layers[{i}]"
+            source = f"the out_features of {label}"
         if expected_in != self.out_size:
             raise TypeCheckError(
-                f"MLP: field `.layers[{self.depth}]` does not give out_size.\n"
+                f"MLP: field `.layers[{len(self.layers) - 1}]` does not give out_size.\n"
                 f"  expected: Linear with out_features={self.out_size!r} (out_size)\n"
                 f"  got:      Linear with out_features={expected_in!r}"
+            )
+
+    def _check_stack(self, stack: Linear) -> None:
+        """The stacked hidden layer holds ``depth - 1`` layers: its weight has that
+        leading axis (``None`` fields, in partial Modules, are not read)."""
+        weight: Any = stack.weight
+        if not hasattr(weight, "shape"):
+            return
+        if weight.ndim != 3 or weight.shape[0] != self.depth - 1:
+            raise TypeCheckError(
+                f"MLP: field `.layers[1].weight` (the stacked hidden layers of a scan=True "
+                f"MLP) should have shape ({self.depth - 1}, out_features, in_features) "
+                f"for depth={self.depth}, got {tuple(weight.shape)}"
             )
 
     @checked_call
@@ -144,7 +229,26 @@ class MLP(Module, strict=True):
         """
         if get_checks() != "off":
             self.check_layer_chain()
-        for layer in self.layers[:-1]:
-            x = self.activation(layer(x))
-        y: Array = self.final_activation(self.layers[-1](x))
-        return y
+        if self.depth > 0:
+            x = _elementwise(_copy_at(self.activation, 0), self.layers[0](x))
+            if self.scan:
+                x = self._scan_hidden(x)
+            else:
+                for i, layer in enumerate(self.layers[1:-1], start=1):
+                    x = _elementwise(_copy_at(self.activation, i), layer(x))
+        y: Array = self.layers[-1](x)
+        if self.out_size == "scalar":
+            out: Array = self.final_activation(y)
+            return out
+        return _elementwise(self.final_activation, y)
+
+    def _scan_hidden(self, x: Array) -> Array:
+        """The stacked hidden layers, one ``jax.lax.scan`` step each."""
+
+        def step(h: Array, layer_and_index: tuple[Linear, Array]) -> tuple[Array, None]:
+            layer, i = layer_and_index
+            return _elementwise(_copy_at(self.activation, i), layer(h)), None
+
+        indices = jnp.arange(1, self.depth)
+        out, _ = jax.lax.scan(step, x, (self.layers[1], indices))
+        return out

@@ -19,6 +19,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._call_checks import checked_call
 from .._jax_typed import full
 from .._module import Module, field
+from ._dtypes import at_least_float32
 from ._init import resolve_dtype
 from ._stateful import NO_STATE, State
 
@@ -28,11 +29,6 @@ __all__ = ["GroupNorm", "LayerNorm", "RMSNorm"]
 
 def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
-
-
-def _compute_dtype(dtype: Any) -> Any:
-    """The dtype statistics are computed in: the input's, promoted to >= float32."""
-    return jnp.promote_types(dtype, jnp.float32)
 
 
 def _with_state(
@@ -152,7 +148,7 @@ class LayerNorm(_AbstractShapeNorm, strict=True):
         **Returns:** the normalised array (same shape and dtype as ``x``), or
         ``(array, state)`` if ``state`` was given.
         """
-        dtype = _compute_dtype(x.dtype)
+        dtype = at_least_float32(x.dtype)
         xc = x.astype(dtype)
         mean = jnp.mean(xc)
         centred = xc - mean
@@ -202,7 +198,7 @@ class RMSNorm(_AbstractShapeNorm, strict=True):
         **Returns:** ``x / sqrt(mean(x**2) + eps) * weight + bias`` (same shape and dtype
         as ``x``), or ``(array, state)`` if ``state`` was given.
         """
-        dtype = _compute_dtype(x.dtype)
+        dtype = at_least_float32(x.dtype)
         xc = x.astype(dtype)
         out = xc * jax.lax.rsqrt(jnp.mean(jnp.square(xc)) + self.eps)
         return _with_state(self._scale_shift(out, dtype).astype(x.dtype), state)
@@ -281,7 +277,7 @@ class GroupNorm(Module, strict=True):
                 f"GroupNorm: {channels} channels are not divisible by "
                 f"groups={self.groups}"
             )
-        dtype = _compute_dtype(x.dtype)
+        dtype = at_least_float32(x.dtype)
         grouped = x.astype(dtype).reshape(self.groups, -1)
         mean = jnp.mean(grouped, axis=1, keepdims=True)
         centred = grouped - mean

@@ -9,6 +9,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._module import Module, field
 from .._call_checks import checked_call
+from ._dtypes import promoted
 from ._init import default_float_dtype
 
 __all__ = ["RotaryPositionalEmbedding"]
@@ -90,7 +91,7 @@ class RotaryPositionalEmbedding(Module, strict=True):
             self.embedding_size, seq_length, self.theta, self.dtype
         )
         # Explicit casts: the same numbers under strict dtype promotion.
-        dtype = jnp.promote_types(x.dtype, cos.dtype)
+        dtype = promoted(x.dtype, cos.dtype)
         cos, sin, xc = cos.astype(dtype), sin.astype(dtype), x.astype(dtype)
         first, second = xc[:, :half], xc[:, half:]
         rotated = jnp.concatenate(

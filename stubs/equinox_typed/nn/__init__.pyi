@@ -257,6 +257,8 @@ class MLP(Module):
     def width_size(self) -> int: ...
     @property
     def depth(self) -> int: ...
+    @property
+    def scan(self) -> bool: ...
     def __init__(
         self,
         in_size: int | Literal["scalar"],
@@ -269,6 +271,7 @@ class MLP(Module):
         use_final_bias: bool = True,
         dtype: DTypeLike | None = None,
         *,
+        scan: bool = False,
         key: PRNGKeyArray,
     ) -> None: ...
     def check_layer_chain(self) -> None:
