@@ -19,6 +19,10 @@ from ._stateful import State, StatefulLayer, StateIndex
 
 __all__ = ["BatchNorm"]
 
+# Some jax.numpy signatures are partially unknown to pyright strict: called through
+# `Any` (results are annotated where they are used).
+_jnp: Any = jnp
+
 BatchNormMode: TypeAlias = Literal["ema", "batch", "legacy"]
 
 _Stats: TypeAlias = tuple[Float[Array, " input_size"], Float[Array, " input_size"]]
@@ -115,10 +119,10 @@ class BatchNorm(StatefulLayer, strict=True):
         self.weight = constant(shape, 1.0, dtype) if channelwise_affine else None
         self.bias = constant(shape, 0.0, dtype) if channelwise_affine else None
         zeros, ones = constant(shape, 0.0, dtype), constant(shape, 1.0, dtype)
-        self.ema_first_time_index = StateIndex(jnp.array(True)) if mode == "ema" else None
+        self.ema_first_time_index = StateIndex(_jnp.array(True)) if mode == "ema" else None
         self.ema_state_index = StateIndex((zeros, zeros)) if mode == "ema" else None
         # A step count with JAX's default integer dtype (int64 under x64).
-        self.batch_counter = StateIndex(jnp.array(0)) if mode == "batch" else None
+        self.batch_counter = StateIndex(_jnp.array(0)) if mode == "batch" else None
         self.batch_state_index = StateIndex((zeros, ones)) if mode == "batch" else None
         # Lists are unhashable (jax.lax wants hashable axis names): keep a tuple.
         self.axis_name = _hashable_axis_name(axis_name)
@@ -157,7 +161,7 @@ class BatchNorm(StatefulLayer, strict=True):
             mean, var, state = self._batch_mode_statistics(x, state, inference)
         dtype = promoted(x.dtype, mean.dtype)
         out = (x.astype(dtype) - _per_channel(mean, x.ndim, dtype)) / jnp.sqrt(
-            _per_channel(var, x.ndim, dtype) + jnp.asarray(self.eps, dtype)
+            _per_channel(var, x.ndim, dtype) + _jnp.asarray(self.eps, dtype)
         )
         if self.weight is not None and self.bias is not None:
             out = out * _per_channel(self.weight, x.ndim, dtype) + _per_channel(
@@ -173,7 +177,7 @@ class BatchNorm(StatefulLayer, strict=True):
         if inference:
             return running_mean, running_var, state
         first_time = state.get(self.ema_first_time_index)
-        state = state.set(self.ema_first_time_index, jnp.array(False))
+        state = state.set(self.ema_first_time_index, _jnp.array(False))
         batch_mean, batch_var = self._batch_statistics(x, running_mean.dtype)
         mean = jnp.where(first_time, batch_mean, self._average(running_mean, batch_mean))
         var = jnp.where(first_time, batch_var, self._average(running_var, batch_var))
@@ -189,8 +193,8 @@ class BatchNorm(StatefulLayer, strict=True):
         if inference:
             # The averages start at (0, 1): undo the bias towards that start.
             dtype = hidden_mean.dtype
-            debias = 1 - jnp.asarray(self.momentum, dtype) ** count.astype(dtype)
-            scale = jnp.where(count == 0, jnp.ones((), dtype), debias)
+            debias = 1 - _jnp.asarray(self.momentum, dtype) ** count.astype(dtype)
+            scale = jnp.where(count == 0, _jnp.ones((), dtype), debias)
             return hidden_mean / scale, hidden_var / scale, state
         mean, var = self._batch_statistics(x, hidden_mean.dtype)
         state = state.set(self.batch_counter, count + 1)
@@ -217,7 +221,7 @@ class BatchNorm(StatefulLayer, strict=True):
         mean = _lax.pmean(jnp.mean(flat, axis=1), self.axis_name)
         centred = flat - mean[:, None]
         var = _lax.pmean(jnp.mean(centred * jnp.conj(centred), axis=1), self.axis_name)
-        return mean, jnp.maximum(var, jnp.zeros((), var.dtype))
+        return mean, jnp.maximum(var, _jnp.zeros((), var.dtype))
 
 
 def _hashable_axis_name(

@@ -21,6 +21,10 @@ from ._linear import Linear
 
 __all__ = ["MLP"]
 
+# Some jax.numpy signatures are partially unknown to pyright strict: called through
+# `Any` (results are annotated where they are used).
+_jnp: Any = jnp
+
 
 def _identity(x: Any) -> Any:
     return x
@@ -47,7 +51,11 @@ def _same(value: Any) -> Any:
 
 def _copy_at(activation: Callable[..., Any], i: Any) -> Callable[..., Any]:
     """Copy ``i`` (an int, or a traced index inside a scan) of a per-layer activation."""
-    return jtu.tree_map(lambda a: a[i] if is_array(a) else a, activation)
+    def at_i(a: Any) -> Any:
+        return a[i] if is_array(a) else a
+
+    copy: Callable[..., Any] = jtu.tree_map(at_i, activation)
+    return copy
 
 
 def _elementwise(activation: Callable[..., Any], x: Array) -> Array:
@@ -133,7 +141,7 @@ class MLP(Module, strict=True):
             hidden_keys = keys[1:depth]
             hidden: tuple[Linear, ...]
             if scan:  # one Linear whose arrays are stacked along a leading axis
-                hidden = (jax.vmap(lambda k: linear(1, width_size, width_size, k))(hidden_keys),)
+                hidden = (jax.vmap(functools.partial(linear, 1, width_size, width_size))(hidden_keys),)
             else:
                 hidden = tuple(linear(1, width_size, width_size, k) for k in hidden_keys)
             first = linear(0, in_size, width_size, keys[0])
@@ -249,6 +257,6 @@ class MLP(Module, strict=True):
             layer, i = layer_and_index
             return _elementwise(_copy_at(self.activation, i), layer(h)), None
 
-        indices = jnp.arange(1, self.depth)
+        indices = _jnp.arange(1, self.depth)
         out, _ = jax.lax.scan(step, x, (self.layers[1], indices))
         return out

@@ -14,6 +14,10 @@ from ._init import default_float_dtype
 
 __all__ = ["RotaryPositionalEmbedding"]
 
+# Some jax.numpy signatures are partially unknown to pyright strict: called through
+# `Any` (results are annotated where they are used).
+_jnp: Any = jnp
+
 
 class RotaryPositionalEmbedding(Module, strict=True):
     """Rotary positional embedding (Su et al., 2021), in the "rotate half" layout.
@@ -72,9 +76,9 @@ class RotaryPositionalEmbedding(Module, strict=True):
         cos, sin = eqx.nn.RotaryPositionalEmbedding.precompute_freqs_cis(64, 128, 1e4, jnp.float32)
         ```
         """
-        exponents = jnp.arange(0.0, embedding_size, 2)[None, :] / embedding_size
+        exponents = _jnp.arange(0.0, embedding_size, 2)[None, :] / embedding_size
         frequencies = 1.0 / (theta**exponents)
-        angles = jnp.outer(jnp.arange(float(end)), frequencies)
+        angles = jnp.outer(_jnp.arange(float(end)), frequencies)
         return jnp.cos(angles).astype(dtype), jnp.sin(angles).astype(dtype)
 
     @checked_call

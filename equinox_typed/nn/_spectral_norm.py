@@ -15,6 +15,10 @@ from ._weight_norm import weight_of, with_weight
 
 __all__ = ["SpectralNorm"]
 
+# Some jax.numpy signatures are partially unknown to pyright strict: called through
+# `Any` (results are annotated where they are used).
+_jnp: Any = jnp
+
 _Layer = TypeVar("_Layer")
 
 
@@ -141,7 +145,7 @@ class SpectralNorm(StatefulLayer, Generic[_Layer], strict=True):
                 jax.lax.stop_gradient(matrix), u, v, self.num_power_iterations, self.eps
             )
             state = state.set(self.uv_index, (u, v))
-        sigma = jnp.einsum("i,ij,j->", u, matrix, v)
+        sigma = _jnp.einsum("i,ij,j->", u, matrix, v)
         layer: Any = with_weight(self.layer, self.weight_name, weight / sigma)
         out: Shaped[Array, "..."] = layer(x)
         return out, state

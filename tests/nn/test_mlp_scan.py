@@ -63,7 +63,7 @@ def test_scan_matches_unrolled_and_equinox(depth: int, learnt: bool) -> None:
 
 def test_scan_under_filter_jit_and_filter_grad() -> None:
     """Gradients of the scanned MLP are the unrolled MLP's, stacked; one trace per
-    signature. (Boundary checks off until stacked Modules are accepted by them.)"""
+    signature; the boundary checks take the stacked layer as a stack of Linears."""
     xs = jax.random.normal(jax.random.key(1), (6, 3))
     unrolled, scanned = _build(eqx, 4, False, True), _build(eqx, 4, True, True)
     traces = 0
@@ -73,11 +73,10 @@ def test_scan_under_filter_jit_and_filter_grad() -> None:
         traces += 1
         return jnp.mean(jax.vmap(model)(xs) ** 2)
 
-    with eqx.checks("off"):
-        step = eqx.filter_jit(eqx.filter_value_and_grad(loss))
-        value, grads = step(scanned, xs)
-        value_again, _ = step(scanned, xs + 1)
-        ref_value, ref_grads = eqx.filter_value_and_grad(loss)(unrolled, xs)
+    step = eqx.filter_jit(eqx.filter_value_and_grad(loss))
+    value, grads = step(scanned, xs)
+    value_again, _ = step(scanned, xs + 1)
+    ref_value, ref_grads = eqx.filter_value_and_grad(loss)(unrolled, xs)
     assert traces == 2  # one filter_jit trace, one eager reference
     np.testing.assert_allclose(value, ref_value, rtol=1e-6)
     assert float(value_again) != float(value)

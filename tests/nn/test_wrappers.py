@@ -90,7 +90,7 @@ def test_sequential_gradients_and_pytree() -> None:
 
 def test_inference_mode_switches_nested_layers() -> None:
     model = nn.Sequential(
-        [nn.Dropout(0.5), nn.Sequential([nn.BatchNorm(3, "batch"), nn.Dropout(0.1)])]
+        [nn.Dropout(0.5), nn.Sequential([nn.BatchNorm(3, "batch", mode="batch"), nn.Dropout(0.1)])]
     )
     inner = model.layers[1]
     assert not model.layers[0].inference and not inner.layers[0].inference
@@ -104,7 +104,7 @@ def test_inference_mode_switches_nested_layers() -> None:
     assert back.layers[1].layers[0].inference is False
     # The markers (and so the State) still match the original model.
     state = nn.State(model)
-    assert state.get(evaluated.layers[1].layers[0].state_index) is not None
+    assert state.get(evaluated.layers[1].layers[0].batch_state_index) is not None
 
 
 def test_inference_mode_makes_dropout_deterministic() -> None:
