@@ -180,7 +180,7 @@ def test_sequential_with_batchnorm_matches_manual() -> None:
     y, new_state = run(x, state)
     t = jnp.tanh(x)
     np.testing.assert_allclose(y, (t - t.mean(0)) / jnp.sqrt(t.var(0) + 1e-5), rtol=1e-5)
-    mean, _ = new_state.get(model[1].state_index)
+    mean, _ = new_state.get(model[1].batch_state_index)
     np.testing.assert_allclose(mean, 0.01 * t.mean(0), rtol=1e-5)
 
 
