@@ -19,10 +19,11 @@ import contextlib
 import operator
 import os
 import re
+import reprlib
 import types
 import weakref
 from contextvars import ContextVar
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence, Sized
 from typing import (
     Annotated,
     Any,
@@ -35,6 +36,7 @@ from typing import (
     get_origin,
 )
 
+import jax
 import jaxtyping
 import numpy as np
 import typeguard
@@ -361,6 +363,8 @@ class _NotMemoised:
 
 
 _NOT_MEMOISED: Final = _NotMemoised()
+# Containers longer than this are not memoised.
+_MAX_KEYED: Final = 1000
 
 
 def value_key(value: Any) -> Any:
@@ -374,6 +378,8 @@ def value_key(value: Any) -> Any:
     kind: type = type(cast(object, value))
     if kind in _ATOMS:
         return (kind, value)
+    if isinstance(value, _WALKED) and len(cast("Sized", value)) > _MAX_KEYED:
+        return (kind, _NOT_MEMOISED)  # a check is linear anyway; a key would double it
     if isinstance(value, (tuple, list)):
         return (kind, tuple(map(value_key, cast("Sequence[Any]", value))))
     if isinstance(value, dict):
@@ -521,13 +527,36 @@ class SignatureMemo:
 # ---------------------------------------------------------------------------------------
 # Describing what went wrong.
 
+# Bounded reprs: describing a 5-million-element list must not format all of it.
+_SHORT_REPR: Final = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+_SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = _SHORT_REPR.maxdict = _SHORT_REPR.maxset = 6
+
+
+def _kind_of_array(value: Any) -> str:
+    """What sort of array-like ``value`` is, when not a JAX array: a same shape and
+    dtype must not read as a match."""
+    if isinstance(value, np.ndarray):
+        return "(numpy)"
+    if isinstance(value, np.generic):
+        return f" (a NumPy scalar, np.{type(value).__name__}, not an array)"
+    if isinstance(value, jax.Array):  # concrete or traced
+        return ""
+    return f" (a {type(value).__qualname__}, not an array)"
+
+
 def describe_value(value: Any) -> str:
-    """A short description of what arrived: ``f32[5,5]`` for arrays, else type and repr."""
+    """A short description of what arrived: ``f32[5,5]`` for JAX arrays, with what kind
+    of value it is otherwise (``f32[](numpy)``, ``f32[] (a ShapeDtypeStruct, ...)``);
+    for anything else its type and a bounded repr (``list of 5000000: [0, 1, ...]``)."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return array_summary(value, numpy=isinstance(value, np.ndarray))
-    text = repr(value)
+        return array_summary(value, numpy=False) + _kind_of_array(value)
+    text = _SHORT_REPR.repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        size = len(cast("Sized", value))
+        return f"{type(value).__name__} of {size}: {text}"
     return f"{type(value).__name__} {text}"
 
 
@@ -612,12 +641,92 @@ def _failure_message(
     for _, passed_value, passed_hint in items[:index]:
         _bindings_from(passed_hint, passed_value, bindings)
     bound = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "(none)"
+    element = _locate_mismatch(items, index)
+    if element is None:
+        return (
+            f"{owner}: {what} `{label}` does not match its annotation.\n"
+            f"  expected: {format_hint(written_hint(hint))}\n"
+            f"  got:      {describe_value(value)}\n"
+            f"  bindings: {bound}"
+        )
+    path, element_value, element_hint = element
     return (
-        f"{owner}: {what} `{label}` does not match its annotation.\n"
-        f"  expected: {format_hint(written_hint(hint))}\n"
-        f"  got:      {describe_value(value)}\n"
+        f"{owner}: {what} `{label}{path}` does not match its annotation.\n"
+        f"  expected: {format_hint(element_hint)}\n"
+        f"  got:      {describe_value(element_value)}\n"
+        f"  within:   `{label}`, annotated {format_hint(written_hint(hint))}\n"
         f"  bindings: {bound}"
     )
+
+
+@jaxtyped(typechecker=None)
+def _locate_mismatch(
+    items: Sequence[tuple[str, Any, Any]], index: int
+) -> tuple[str, Any, Any] | None:
+    """The key path, value and written annotation of the innermost element of
+    ``items[index]`` that fails its part of the annotation (``[3]``, ``['key']``), or
+    None when the value is not a container or fails as a whole. Replays the items
+    before it, so that dimension names are bound as in the check; elements are matched
+    as generously as their container (see ``_accept``)."""
+    backend = _BACKENDS[get_typechecker()]
+    x64 = x64_enabled()
+    for _, value, hint in items[:index]:
+        backend(value, accepted_hint(hint, x64))
+    _, value, hint = items[index]
+    flags = (
+        {"scalar_arrays": hint.scalar_arrays, "holes": hint.holes}
+        if isinstance(hint, Accepting)
+        else {}
+    )
+
+    def matches(item: Any, item_hint: Any) -> bool:
+        return backend(item, accepted_hint(Accepting(item_hint, **flags), x64))
+
+    return _innermost_mismatch(matches, value, written_hint(hint))
+
+
+def _innermost_mismatch(
+    matches: Callable[[Any, Any], bool], value: Any, hint: Any
+) -> tuple[str, Any, Any] | None:
+    for path, item, item_hint in _element_hints(value, hint):
+        if not matches(item, item_hint):
+            inner = _innermost_mismatch(matches, item, item_hint)
+            if inner is None:
+                return path, item, item_hint
+            return path + inner[0], inner[1], inner[2]
+    return None
+
+
+def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
+    """``(key path, element, element annotation)`` for each element of a container
+    ``value`` that ``hint`` annotates element-wise."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Annotated:
+        yield from _element_hints(value, args[0])
+    elif origin is Union or origin is types.UnionType:
+        # The member that describes this kind of container, if exactly one does.
+        members = [m for m in args if isinstance(get_origin(m), type)]
+        fitting = [m for m in members if isinstance(value, cast(type, get_origin(m)))]
+        if len(fitting) == 1:
+            yield from _element_hints(value, fitting[0])
+    elif not args or not isinstance(value, _WALKED):
+        return
+    elif origin is tuple and isinstance(value, tuple):
+        items = cast("tuple[Any, ...]", value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            element_hints: Sequence[Any] = [args[0]] * len(items)
+        elif len(args) == len(items):
+            element_hints = args
+        else:
+            return
+        for i, (item, item_hint) in enumerate(zip(items, element_hints)):
+            yield f"[{i}]", item, item_hint
+    elif origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
+        for key, item in cast("dict[Any, Any]", value).items():
+            yield f"[{key!r}]", item, args[1]
+    elif origin in _SEQUENCE_ORIGINS and isinstance(value, (list, tuple)):
+        for i, item in enumerate(cast("list[Any]", value)):
+            yield f"[{i}]", item, args[0]
 
 
 # ---------------------------------------------------------------------------------------
