@@ -28,13 +28,15 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
+import warnings
 from collections.abc import Callable
-from typing import Any, Final, Literal, ParamSpecArgs, ParamSpecKwargs
+from typing import Any, Final, Literal, ParamSpecArgs, ParamSpecKwargs, cast
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
 from ._call_checks import layer_size_items
+from ._hints import resolve_each
 from ._module import BoundMethod, Module, check_tree_modules
 
 __all__ = ["Boundary", "Items", "copy_function_metadata"]
@@ -74,12 +76,31 @@ def _unwrap_callable(
     return fun, (), {}
 
 
-def _resolve_hints(target: Callable[..., Any]) -> dict[str, Any]:
-    """``target``'s annotations as objects, or ``{}`` where they cannot be resolved."""
+def _resolve_hints(target: Callable[..., Any], owner: str) -> dict[str, Any]:
+    """``target``'s annotations as objects, leaving out ``Any`` and ``object``.
+
+    An annotation that cannot be resolved (a name imported only under ``TYPE_CHECKING``)
+    is left out with a warning naming it; the others are still checked.
+    """
     try:
         hints = typing.get_type_hints(target, include_extras=True)
-    except Exception:  # unresolvable forward references, builtins, C functions
-        return {}
+    except Exception:
+        annotations = getattr(target, "__annotations__", None)
+        if not isinstance(annotations, dict):  # builtins, C functions: nothing to check
+            return {}
+        globalns = getattr(inspect.unwrap(target), "__globals__", {})
+        hints, unresolved = resolve_each(
+            cast("dict[str, Any]", annotations), globalns, None
+        )
+        for name, annotation in unresolved.items():
+            what = "the return annotation" if name == _RETURN_LABEL else f"argument {name!r}"
+            warnings.warn(
+                f"{owner}: cannot resolve the annotation {annotation!r} of {what}, so it "
+                f"is not checked (the other annotations are); make the name available "
+                f"at run time, e.g. import it outside `if TYPE_CHECKING:`",
+                UserWarning,
+                stacklevel=5,
+            )
     return {k: v for k, v in hints.items() if v is not Any and v is not object}
 
 
@@ -93,7 +114,9 @@ class Boundary:
 
     The analysis (signature, annotations) happens once, on first use. ``memo`` is a
     :class:`~equinox_typed._checking.SignatureMemo` for the caller to record the
-    signatures of calls that passed.
+    signatures of calls that passed; once analysed, ``value_dependent`` says whether
+    the argument annotations validate values (``Is[...]``), so that calls with the
+    same signature must still be checked each time (``memo`` is then disabled).
 
     ```python
     boundary = Boundary(fun)
@@ -113,6 +136,7 @@ class Boundary:
         "_signature",
         "_hints",
         "_return_hint",
+        "value_dependent",
     )
 
     def __init__(self, fun: Callable[..., Any]) -> None:
@@ -128,6 +152,7 @@ class Boundary:
         self._signature: inspect.Signature | None = None
         self._hints: dict[str, Any] = {}
         self._return_hint: Any = None
+        self.value_dependent = False
 
     def _prepare(self) -> None:
         target, args, kwargs = _unwrap_callable(self.fun)
@@ -138,7 +163,7 @@ class Boundary:
             self._signature = inspect.signature(target)
         except (TypeError, ValueError):  # builtins without a signature
             self._signature = None
-        hints = _resolve_hints(target)
+        hints = _resolve_hints(target, self.owner)
         self._return_hint = hints.pop("return", None)
         # `*args: P.args, **kwargs: P.kwargs` (ParamSpec) tie a signature to another
         # callable's: nothing to check per value (beartype refuses them outright).
@@ -147,6 +172,10 @@ class Boundary:
             for name, hint in hints.items()
             if not isinstance(hint, (ParamSpecArgs, ParamSpecKwargs))
         }
+        # Checks against validators of values (`Is[...]`) must run on every call.
+        self.value_dependent = any(map(_checking.is_value_dependent, self._hints.values()))
+        if self.value_dependent:
+            self.memo.disable()
         self._ready = True
 
     def label_arguments(

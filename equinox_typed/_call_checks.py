@@ -95,8 +95,9 @@ class _CallPlan:
         self.sizes = tuple(name for name in field_names if name in named)
         self.variadic = frozenset(variadic)
         self.single = frozenset(named)
-        self.argument_memo = _checking.SignatureMemo()
-        self.return_memo = _checking.SignatureMemo()
+        memoise = not any(map(_checking.is_value_dependent, all_hints))
+        self.argument_memo = _checking.SignatureMemo(enabled=memoise)
+        self.return_memo = _checking.SignatureMemo(enabled=memoise)
 
 
 def _variadic_item(name: str, size: int | tuple[int, ...] | None) -> tuple[str, Any, Any]:

@@ -5,23 +5,38 @@ its hint with the selected backend (beartype or typeguard), inside one jaxtyping
 that named dimensions bind consistently across the whole group.
 
 Checks are cheap on the hot path because successful results are memoised by *abstract
-signature*: the tree structure of the values plus, per leaf, its type and (for arrays)
-shape and dtype or (for everything else) its value. A repeated check of same-shaped data
-is one tree flatten and one dict lookup.
+signature*: the structure of the values plus, per leaf, its type and (for arrays) shape
+and dtype, (for numbers and strings) its value, (for nested Modules) nothing more, and
+(for other objects) its identity, held weakly. A repeated check of same-shaped data is a
+few C calls and one dict lookup. Checks against hints whose validators look at values
+(``Annotated[..., Is[...]]``) are never memoised.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import operator
 import os
 import re
+import reprlib
 import types
 import weakref
 from contextvars import ContextVar
-from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, Final, Literal, TypeAlias, Union, cast, get_args, get_origin
+from collections.abc import Callable, Generator, Iterator, Sequence, Sized
+from typing import (
+    Annotated,
+    Any,
+    Final,
+    Literal,
+    TypeAlias,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+)
 
+import jax
 import jaxtyping
 import numpy as np
 import typeguard
@@ -204,8 +219,62 @@ def checks_active() -> bool:
 # Backends: each answers "does value match hint?" inside the caller's jaxtyping memo.
 
 
+# beartype checks one random element of a container (its linear-time strategy is not
+# implemented for every container), so a wrong element would pass most of the time and
+# then be memoised as passing: the elements are walked here, each checked in turn.
+_SEQUENCE_ORIGINS: Final = frozenset(
+    {
+        list,
+        set,
+        frozenset,
+        collections.abc.Sequence,
+        collections.abc.MutableSequence,
+        collections.abc.Set,
+        collections.abc.MutableSet,
+        collections.abc.Collection,
+        collections.abc.Iterable,
+    }
+)
+_MAPPING_ORIGINS: Final = frozenset(
+    {dict, collections.abc.Mapping, collections.abc.MutableMapping}
+)
+_WALKED: Final = (list, tuple, set, frozenset, dict)
+
+
 def _beartype_matches(value: Any, hint: Any) -> bool:
-    return bool(is_bearable(value, hint))
+    if not is_bearable(value, hint):
+        return False
+    if not isinstance(value, _WALKED):
+        return True
+    return _elements_match(value, hint)
+
+
+def _elements_match(value: Any, hint: Any) -> bool:
+    """Whether every element of the container ``value`` matches its part of ``hint``
+    (``value`` as a whole already does, as far as beartype looked)."""
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin is Annotated:
+        return _elements_match(value, args[0])
+    if origin is Union or origin is types.UnionType:
+        return any(_beartype_matches(value, member) for member in args)
+    if not args:
+        return True
+    if origin is tuple:
+        items = cast("tuple[Any, ...]", value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_beartype_matches(item, args[0]) for item in items)
+        return all(map(_beartype_matches, items, args))
+    if origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
+        entries = cast("dict[Any, Any]", value).items()
+        key_hint, value_hint = args
+        return all(
+            _beartype_matches(k, key_hint) and _beartype_matches(v, value_hint)
+            for k, v in entries
+        )
+    if origin in _SEQUENCE_ORIGINS and not isinstance(value, dict):
+        return all(_beartype_matches(item, args[0]) for item in cast("list[Any]", value))
+    return True
 
 
 def _typeguard_matches(value: Any, hint: Any) -> bool:
@@ -244,27 +313,110 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
 # Memoisation by abstract signature.
 
 
+# Immutable values whose type and value are all a check can look at.
+_ATOMS: Final = frozenset(
+    {int, float, bool, complex, str, bytes, type(None), type(Ellipsis), np.bool_}
+)
+# Classes whose instances a check of an enclosing value can only tell apart by type (a
+# field annotated ``Linear`` is an isinstance check): Module registers itself. Their own
+# fields are checked by their own class, with their own memo.
+_TYPE_KEYED: list[type] = []
+
+
+def key_by_type(cls: type) -> None:
+    """Declare that a value of class ``cls`` inside a checked value is memoised by its type.
+
+    Only sound for classes whose instances no annotation can look inside (Modules: their
+    fields are checked by their own class); keeps memo keys of nested models small and
+    free of references to them.
+    """
+    _TYPE_KEYED.append(cls)
+
+
+class _Identity:
+    """Stands for an opaque object (a function, a closure, a configuration object) in a
+    memo key: equal only to a stand-in for the very same *live* object, and holding it
+    by a weak reference, so a memo never keeps a user's object (or what a closure
+    captured) alive. Once the object is gone, its keys match nothing."""
+
+    __slots__ = ("_ref", "_id")
+
+    def __init__(self, obj: object) -> None:
+        self._ref = weakref.ref(obj)
+        self._id = id(obj)
+
+    def __hash__(self) -> int:
+        return self._id
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Identity) or other._id != self._id:
+            return False
+        obj = self._ref()
+        return obj is not None and obj is other._ref()
+
+
+class _NotMemoised:
+    """In a key for a value that cannot be weakly referenced: makes the key unhashable,
+    so the check is simply not memoised."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_NOT_MEMOISED: Final = _NotMemoised()
+# Containers longer than this are not memoised.
+_MAX_KEYED: Final = 1000
+
+
+def value_key(value: Any) -> Any:
+    """A memo key for one value: equal for values that no check can tell apart.
+
+    Atoms (numbers, strings, None) by type and value; containers by their type and the
+    keys of their elements (so ``(1, 2)``, ``(1.0, 2)`` and ``(np.int64(1), 2)`` differ);
+    arrays and array-likes by type, shape and dtype; Modules by type; any other object
+    by identity, weakly held. Unhashable when some part cannot be keyed.
+    """
+    kind: type = type(cast(object, value))
+    if kind in _ATOMS:
+        return (kind, value)
+    if isinstance(value, _WALKED) and len(cast("Sized", value)) > _MAX_KEYED:
+        return (kind, _NOT_MEMOISED)  # a check is linear anyway; a key would double it
+    if isinstance(value, (tuple, list)):
+        return (kind, tuple(map(value_key, cast("Sequence[Any]", value))))
+    if isinstance(value, dict):
+        entries = cast("dict[Any, Any]", value).items()
+        return (kind, tuple([(value_key(k), value_key(v)) for k, v in entries]))
+    if isinstance(value, (set, frozenset)):
+        return (kind, frozenset(map(value_key, cast("set[Any]", value))))
+    if isinstance(value, np.generic):
+        # A NumPy scalar may stand for a Python number (`in_features=np.int64(3)` binds
+        # a dimension), so its value is part of the key.
+        return (kind, value)
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "dtype"):
+        return (kind, tuple(shape), value.dtype)
+    if _TYPE_KEYED and isinstance(value, tuple(_TYPE_KEYED)):
+        return (kind,)
+    try:
+        return (kind, _Identity(value))
+    except TypeError:  # not weakly referenceable
+        return (kind, _NOT_MEMOISED)
+
+
 def _leaf_signature(leaf: Any) -> Any:
     as_object: object = leaf  # pyright infers type(<Any>) as type[Unknown]
     kind = type(as_object)
     if kind is ARRAY_IMPL or kind is np.ndarray:  # the common case, without getattr
         return (kind, leaf.shape, leaf.dtype)
-    if isinstance(as_object, np.generic):
-        # A NumPy scalar may stand for a Python number (`in_features=np.int64(3)` binds
-        # a dimension), so its value is part of the key.
-        return (kind, leaf)
-    shape = getattr(leaf, "shape", None)
-    if shape is not None and hasattr(leaf, "dtype"):
-        return (type(leaf), shape, leaf.dtype)
-    return (type(leaf), leaf)
+    return value_key(leaf)
 
 
 def abstract_signature(tree: Any) -> Any:
     """A key that is equal for trees a check cannot tell apart.
 
     Two trees with equal signatures have the same structure (static parts included),
-    the same array shapes/dtypes/types, and equal non-array leaves. The key is unhashable
-    when some part of the tree is; :class:`SignatureMemo` then simply does not memoise.
+    the same array shapes/dtypes/types, and non-array leaves equal by
+    :func:`value_key`. The key is unhashable when some part of the tree is;
+    :class:`SignatureMemo` then simply does not memoise.
     """
     leaves, treedef = tree_flatten(tree)
     # Hashability is found out by the memo's lookup, which hashes anyway. The 64-bit
@@ -279,35 +431,52 @@ _CLASS_AVAL: Final = operator.attrgetter("__class__", "aval")
 
 
 def fields_signature(arrays: tuple[Any, ...], others: tuple[Any, ...]) -> Any:
-    """:func:`abstract_signature` of a Module's fields, computed at C speed.
+    """The memo key of a check of a Module's fields, computed at C speed when it can be.
 
     **Arguments:**
 
     - ``arrays``: the values of the fields annotated as arrays: each contributes its
       class and abstract value (shape, dtype, weak type).
-    - ``others``: the values of the other checked fields: each contributes itself and
-      its class (so ``1`` and ``True`` differ).
+    - ``others``: the values of the other checked fields and of every field that binds
+      a dimension: each contributes itself and its class (so ``1`` and ``True`` differ)
+      when all are atoms (numbers, strings, None), else its :func:`value_key`.
 
-    Falls back to the general signature when an array field holds something that is not
-    a JAX value (``None`` for an optional bias, a NumPy array). The fast key has a different shape from the
-    general one, so the two never collide. It may be unhashable (a nested Module holding
-    arrays); :meth:`SignatureMemo.lookup` then falls back to the general signature.
+    Falls back to :func:`value_key` of every value when an array field holds something
+    that is not a JAX value (``None`` for an optional bias, a NumPy array). The three
+    key shapes have different lengths, so they never collide; those that may hold NumPy
+    values include the 64-bit mode, which decides the dtypes they are accepted as.
     """
+    checker = get_typechecker()
+    kinds = tuple(map(type, others))
     try:
         abstract = tuple(map(_CLASS_AVAL, arrays))
     except AttributeError:
-        return abstract_signature((arrays, others))
-    return (get_typechecker(), abstract, others, tuple(map(type, others)))
+        keys = (tuple(map(value_key, arrays)), tuple(map(value_key, others)))
+        return (checker, x64_enabled(), *keys, None, None)
+    if _ATOMS.issuperset(kinds):
+        return (checker, abstract, others, kinds)
+    return (checker, x64_enabled(), abstract, tuple(map(value_key, others)), None)
 
 
 def values_signature(values: tuple[Any, ...]) -> Any:
-    """:func:`abstract_signature` of a tuple of values (a call's arguments), computed at
-    C speed when every value is a JAX value; a different key shape from the general
-    one, so the two never collide."""
+    """The memo key of a check of a tuple of values (a call's arguments), computed at C
+    speed when every value is a JAX value, else by :func:`value_key` (a key of another
+    length, so the two never collide)."""
     try:
         return (get_typechecker(), tuple(map(_CLASS_AVAL, values)))
     except AttributeError:
-        return abstract_signature(values)
+        return (get_typechecker(), x64_enabled(), tuple(map(value_key, values)))
+
+
+def is_value_dependent(hint: Any) -> bool:
+    """Whether checking ``hint`` may depend on more than the memo key captures: an
+    ``Annotated[...]`` hint carries validators (beartype's ``Is[...]``) that look at
+    values, so checks against it are never memoised."""
+    if get_origin(hint) is Annotated:
+        return True
+    if get_origin(hint) is Literal:
+        return False
+    return any(map(is_value_dependent, get_args(hint)))
 
 
 _LIVE_MEMOS: weakref.WeakSet[SignatureMemo] = weakref.WeakSet()
@@ -321,14 +490,25 @@ def clear_memos() -> None:
 
 
 class SignatureMemo:
-    """A bounded set of signatures already known to pass."""
+    """A bounded set of signatures already known to pass.
+
+    Keys hold no strong reference to user objects (see :func:`value_key`); the bound
+    (``limit`` keys, the oldest half dropped when full) keeps memory flat however many
+    signatures a program goes through. A memo built with ``enabled=False`` (or
+    :meth:`disable`) remembers nothing: for checks against value-dependent hints.
+    """
 
     __slots__ = ("_seen", "_limit", "__weakref__")
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, limit: int = 4096, *, enabled: bool = True) -> None:
         self._seen: dict[Any, None] = {}
-        self._limit = limit
+        self._limit = limit if enabled else 0
         _LIVE_MEMOS.add(self)
+
+    def disable(self) -> None:
+        """Forget everything and remember nothing from now on."""
+        self._seen.clear()
+        self._limit = 0
 
     def clear(self) -> None:
         self._seen.clear()
@@ -336,20 +516,17 @@ class SignatureMemo:
     def __contains__(self, key: Any) -> bool:
         try:
             return key in self._seen
-        except TypeError:  # an unhashable static part: such signatures are not memoised
+        except TypeError:  # an unhashable part: such signatures are not memoised
             return False
 
-    def lookup(self, key: Any, tree: Any) -> tuple[bool, Any]:
-        """``(seen, key)``: whether ``key`` is known to pass; when ``key`` is unhashable,
-        the general :func:`abstract_signature` of ``tree`` is looked up instead, and
-        returned as the key to :meth:`add` after a passing check."""
-        try:
-            return key in self._seen, key
-        except TypeError:
-            key = abstract_signature(tree)
-            return key in self, key
+    def lookup(self, key: Any) -> tuple[bool, Any]:
+        """``(seen, key)``: whether ``key`` is known to pass, and the key to give
+        :meth:`add` after a passing check."""
+        return key in self, key
 
     def add(self, key: Any) -> None:
+        if not self._limit:
+            return
         try:
             hash(key)
         except TypeError:
@@ -364,13 +541,36 @@ class SignatureMemo:
 # ---------------------------------------------------------------------------------------
 # Describing what went wrong.
 
+# Bounded reprs: describing a 5-million-element list must not format all of it.
+_SHORT_REPR: Final = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+_SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = _SHORT_REPR.maxdict = _SHORT_REPR.maxset = 6
+
+
+def _kind_of_array(value: Any) -> str:
+    """What sort of array-like ``value`` is, when not a JAX array: a same shape and
+    dtype must not read as a match."""
+    if isinstance(value, np.ndarray):
+        return "(numpy)"
+    if isinstance(value, np.generic):
+        return f" (a NumPy scalar, np.{type(value).__name__}, not an array)"
+    if isinstance(value, jax.Array):  # concrete or traced
+        return ""
+    return f" (a {type(value).__qualname__}, not an array)"
+
+
 def describe_value(value: Any) -> str:
-    """A short description of what arrived: ``f32[5,5]`` for arrays, else type and repr."""
+    """A short description of what arrived: ``f32[5,5]`` for JAX arrays, with what kind
+    of value it is otherwise (``f32[](numpy)``, ``f32[] (a ShapeDtypeStruct, ...)``);
+    for anything else its type and a bounded repr (``list of 5000000: [0, 1, ...]``)."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return array_summary(value, numpy=isinstance(value, np.ndarray))
-    text = repr(value)
+        return array_summary(value, numpy=False) + _kind_of_array(value)
+    text = _SHORT_REPR.repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
+        size = len(cast("Sized", value))
+        return f"{type(value).__name__} of {size}: {text}"
     return f"{type(value).__name__} {text}"
 
 
@@ -455,12 +655,92 @@ def _failure_message(
     for _, passed_value, passed_hint in items[:index]:
         _bindings_from(passed_hint, passed_value, bindings)
     bound = ", ".join(f"{k}={v}" for k, v in bindings.items()) or "(none)"
+    element = _locate_mismatch(items, index)
+    if element is None:
+        return (
+            f"{owner}: {what} `{label}` does not match its annotation.\n"
+            f"  expected: {format_hint(written_hint(hint))}\n"
+            f"  got:      {describe_value(value)}\n"
+            f"  bindings: {bound}"
+        )
+    path, element_value, element_hint = element
     return (
-        f"{owner}: {what} `{label}` does not match its annotation.\n"
-        f"  expected: {format_hint(written_hint(hint))}\n"
-        f"  got:      {describe_value(value)}\n"
+        f"{owner}: {what} `{label}{path}` does not match its annotation.\n"
+        f"  expected: {format_hint(element_hint)}\n"
+        f"  got:      {describe_value(element_value)}\n"
+        f"  within:   `{label}`, annotated {format_hint(written_hint(hint))}\n"
         f"  bindings: {bound}"
     )
+
+
+@jaxtyped(typechecker=None)
+def _locate_mismatch(
+    items: Sequence[tuple[str, Any, Any]], index: int
+) -> tuple[str, Any, Any] | None:
+    """The key path, value and written annotation of the innermost element of
+    ``items[index]`` that fails its part of the annotation (``[3]``, ``['key']``), or
+    None when the value is not a container or fails as a whole. Replays the items
+    before it, so that dimension names are bound as in the check; elements are matched
+    as generously as their container (see ``_accept``)."""
+    backend = _BACKENDS[get_typechecker()]
+    x64 = x64_enabled()
+    for _, value, hint in items[:index]:
+        backend(value, accepted_hint(hint, x64))
+    _, value, hint = items[index]
+    flags = (
+        {"scalar_arrays": hint.scalar_arrays, "holes": hint.holes}
+        if isinstance(hint, Accepting)
+        else {}
+    )
+
+    def matches(item: Any, item_hint: Any) -> bool:
+        return backend(item, accepted_hint(Accepting(item_hint, **flags), x64))
+
+    return _innermost_mismatch(matches, value, written_hint(hint))
+
+
+def _innermost_mismatch(
+    matches: Callable[[Any, Any], bool], value: Any, hint: Any
+) -> tuple[str, Any, Any] | None:
+    for path, item, item_hint in _element_hints(value, hint):
+        if not matches(item, item_hint):
+            inner = _innermost_mismatch(matches, item, item_hint)
+            if inner is None:
+                return path, item, item_hint
+            return path + inner[0], inner[1], inner[2]
+    return None
+
+
+def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
+    """``(key path, element, element annotation)`` for each element of a container
+    ``value`` that ``hint`` annotates element-wise."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Annotated:
+        yield from _element_hints(value, args[0])
+    elif origin is Union or origin is types.UnionType:
+        # The member that describes this kind of container, if exactly one does.
+        members = [m for m in args if isinstance(get_origin(m), type)]
+        fitting = [m for m in members if isinstance(value, cast(type, get_origin(m)))]
+        if len(fitting) == 1:
+            yield from _element_hints(value, fitting[0])
+    elif not args or not isinstance(value, _WALKED):
+        return
+    elif origin is tuple and isinstance(value, tuple):
+        items = cast("tuple[Any, ...]", value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            element_hints: Sequence[Any] = [args[0]] * len(items)
+        elif len(args) == len(items):
+            element_hints = args
+        else:
+            return
+        for i, (item, item_hint) in enumerate(zip(items, element_hints)):
+            yield f"[{i}]", item, item_hint
+    elif origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
+        for key, item in cast("dict[Any, Any]", value).items():
+            yield f"[{key!r}]", item, args[1]
+    elif origin in _SEQUENCE_ORIGINS and isinstance(value, (list, tuple)):
+        for i, item in enumerate(cast("list[Any]", value)):
+            yield f"[{i}]", item, args[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, Literal, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 import jax.tree_util as jtu
+from jax import ensure_compile_time_eval
 from jax.core import Tracer
 
 # Absolute: pyright reports `from . import _checking` as private usage, since the
@@ -304,9 +305,13 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
         # arguments checked are the caller's concrete ones, before `f` runs; the return
         # value is checked abstractly, before anything executes.
         call, pending.call = pending.call, None
-        items = boundary.check_arguments(*(call or (a, k)))
+        # Concrete values stay concrete in the check (value validators such as
+        # `Is[lambda x: x > 0]` compute with them), whatever trace is running.
+        with ensure_compile_time_eval():
+            items = boundary.check_arguments(*(call or (a, k)))
         out = f(*a, **k)
-        boundary.check_return(items, out)
+        with ensure_compile_time_eval():
+            boundary.check_return(items, out)
         return split_output(out)
 
     if except_first:
@@ -358,6 +363,8 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     def jitted(*args: Any, **kwargs: Any) -> Any:
         if not checks_active():
             return dispatch(split(args, kwargs, None), args, kwargs)
+        if boundary.value_dependent:  # a trace checks once per signature: not enough
+            boundary.check_arguments(args, kwargs)
         parts = split(args, kwargs, get_typechecker())
         pending.call = (args, kwargs)
         try:
@@ -369,6 +376,8 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
         # `jitted` for the common case (no donation of a subset, no warning filter),
         # inlined: this is the per-call overhead that matters.
         token = get_typechecker() if checks_active() else None
+        if token is not None and boundary.value_dependent:
+            boundary.check_arguments(args, kwargs)  # a trace checks once per signature
         leaves, treedef = flatten((fun, args, kwargs))
         static, arrays = _split_leaves(leaves, treedef, token)
         if token is not None:

@@ -23,7 +23,6 @@ from typing import (
     Any,
     ClassVar,
     Final,
-    ForwardRef,
     Generic,
     Literal,
     TypeVar,
@@ -42,6 +41,8 @@ import equinox_typed._checking as _checking
 from ._accept import Accepting
 from ._checking import TypeCheckError
 from ._shared_node import is_hole
+from ._hints import resolve_each
+from ._shapeless import has_shapeless_position, shapeless_array_path, stop_at
 from ._jax_typed import (
     KeyEntry,
     keystr,
@@ -216,15 +217,30 @@ def _is_bare_array_hint(hint: Any) -> bool:
     return any(_is_bare_array_hint(arg) for arg in getattr(hint, "__args__", ()))
 
 
-def _check_strict_class(cls: type, own_annotations: dict[str, Any]) -> None:
+def _check_strict_class(
+    cls: type, own_annotations: dict[str, Any], defining_locals: dict[str, Any]
+) -> dict[str, Any]:
+    """Refuse what a strict class may not declare; return its resolved annotations.
+
+    ``defining_locals`` are the local names of the scope the class statement runs in
+    (classes defined in a function refer to each other through them).
+    """
+    module = sys.modules.get(cls.__module__)
+    localns = {**defining_locals, **vars(cls), cls.__name__: cls}
+    resolved, unresolved = resolve_each(
+        own_annotations, dict(vars(module)) if module is not None else {}, localns
+    )
+    for name, annotation in unresolved.items():
+        # A strict class is checked in full or refused: a hint that does not resolve
+        # would otherwise switch its field's check off.
+        raise TypeError(
+            f"strict Module {cls.__qualname__}: the annotation {annotation!r} of field "
+            f"{name!r} cannot be resolved here, so the field could not be checked; "
+            f"define or import the name before the class (not only under "
+            f"`if TYPE_CHECKING:`)"
+        )
     for name, annotation in own_annotations.items():
-        hint = annotation
-        if isinstance(annotation, str):
-            try:
-                hint = eval(annotation, vars(sys.modules[cls.__module__]), dict(vars(cls)))
-            except Exception:
-                hint = annotation  # fall back to reading the text
-        if _is_bare_array_hint(hint):
+        if _is_bare_array_hint(resolved.get(name, annotation)):
             raise TypeError(
                 f"strict Module {cls.__qualname__}: field {name!r} is annotated "
                 f"{annotation!r} without shape and dtype; annotate it with jaxtyping, "
@@ -236,6 +252,7 @@ def _check_strict_class(cls: type, own_annotations: dict[str, Any]) -> None:
                 f"strict Module {cls.__qualname__}: class attribute {name!r} holds an "
                 f"array but is not declared as a field; declare it with an annotation"
             )
+    return resolved
 
 
 # ---------------------------------------------------------------------------------------
@@ -330,7 +347,10 @@ class _ModuleMeta(abc.ABCMeta):
         if not user_init:
             cls.__init__._eqx_generated = True
         if strict:
-            _check_strict_class(cls, annotations)
+            # Resolved now, while the defining scope's names exist (the caller's frame:
+            # class creation runs no Python frame of its own in between).
+            defining_locals = sys._getframe(1).f_locals  # pyright: ignore[reportPrivateUsage]
+            cls._eqx_strict_hints = _check_strict_class(cls, annotations, dict(defining_locals))
 
         fields = dataclasses.fields(cls)
         cls._eqx_fields = fields
@@ -423,19 +443,19 @@ class _FieldPlan:
         "accepting_holes",
         "int_dims",
         "strict",
+        "shapeless",
         "memo",
         "partial_memo",
     )
 
     def __init__(self, cls: type) -> None:
         self.owner = cls.__qualname__
-        hints = _resolve_field_hints(cls)
+        all_hints = _resolve_field_hints(cls)
+        hints = {n: h for n, h in all_hints.items() if h is not Any and h is not object}
         self.names = tuple(hints)
         self.get_values = _tuple_getter(self.names)
         # The memo key is built from two groups of fields (see `fields_signature`).
         array_fields = tuple(n for n, h in hints.items() if any(_checking.array_hints_in(h)))
-        self.get_arrays = _tuple_getter(array_fields)
-        self.get_others = _tuple_getter(tuple(n for n in hints if n not in array_fields))
         self.labels = tuple(f".{name}" for name in hints)
         self.hints = tuple(hints.values())
         # How generously each field is read (see `_accept`): non-static fields hold what
@@ -450,60 +470,76 @@ class _FieldPlan:
         used: set[str] = set()
         used = used.union(*map(_checking.dimension_names, self.hints))
         self.int_dims = tuple(f.name for f in dataclasses.fields(cls) if f.name in used)
+        self.get_arrays = _tuple_getter(array_fields)
+        # Every value the check depends on is in the key: the non-array checked fields,
+        # and the fields that bind a dimension whatever their annotation (even `Any`).
+        others = [n for n in hints if n not in array_fields]
+        others += [n for n in self.int_dims if n not in others and n not in array_fields]
         self.strict = bool(getattr(cls, "_eqx_strict", False))
-        self.memo = _checking.SignatureMemo()
-        self.partial_memo = _checking.SignatureMemo()
+        # Strict classes refuse arrays where the annotation gives no shape: the fields
+        # that may hold one, with their values in the key (arrays differ from the rest).
+        self.shapeless: tuple[tuple[str, Any], ...] = ()
+        if self.strict:
+            self.shapeless = tuple(
+                (n, h) for n, h in all_hints.items() if has_shapeless_position(h)
+            )
+            others += [n for n, _ in self.shapeless if n not in others]
+        self.get_others = _tuple_getter(tuple(others))
+        memoise = not any(map(_checking.is_value_dependent, self.hints))
+        self.memo = _checking.SignatureMemo(enabled=memoise)
+        self.partial_memo = _checking.SignatureMemo(enabled=memoise)
+
+
+def _class_annotations(cls: type) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """``(annotations, globalns, localns)`` of ``cls`` and each base, base first: where
+    each class's string annotations are evaluated (its name resolves to itself)."""
+    namespaces: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
+    for klass in reversed(cls.__mro__):
+        module = sys.modules.get(klass.__module__)
+        globalns = dict(vars(module)) if module is not None else {}
+        localns = dict(vars(klass))
+        localns[klass.__name__] = klass
+        namespaces.append((klass.__dict__.get("__annotations__", {}), globalns, localns))
+    return namespaces
+
+
+def _unresolved_field_hints(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(resolved, unresolved)`` annotations of ``cls``'s fields, resolved one by one."""
+    resolved: dict[str, Any] = {}
+    unresolved: dict[str, Any] = {}
+    for annotations, globalns, localns in _class_annotations(cls):
+        # Strict classes resolved theirs at creation, where local names were in scope.
+        done, failed = localns.get("_eqx_strict_hints"), {}
+        if not isinstance(done, dict):
+            done, failed = resolve_each(annotations, globalns, localns)
+        for name in done:
+            unresolved.pop(name, None)
+        resolved.update(done)
+        unresolved.update(failed)
+    return resolved, unresolved
 
 
 def _resolve_field_hints(cls: type) -> dict[str, Any]:
-    """The annotation of every field that says something checkable."""
+    """The annotation of every field (``Any`` where there is none).
+
+    An annotation that does not resolve (a name local to a function, or imported only
+    under ``TYPE_CHECKING``) is skipped with a warning naming it; the others are checked.
+    """
     try:
         resolved = get_type_hints(cls, include_extras=True)
+        unresolved: dict[str, Any] = {}
     except Exception:
-        # Some annotation does not resolve (e.g. a name local to a function): resolve the
-        # others one by one, and say which is skipped.
-        resolved = {}
-        for klass in reversed(cls.__mro__):
-            module = sys.modules.get(klass.__module__)
-            globalns = dict(vars(module)) if module is not None else {}
-            localns = dict(vars(klass))
-            localns[klass.__name__] = klass
-            for name, annotation in klass.__dict__.get("__annotations__", {}).items():
-                try:
-                    resolved[name] = (
-                        eval(annotation, globalns, localns)
-                        if isinstance(annotation, str)
-                        else annotation
-                    )
-                except Exception:
-                    warnings.warn(
-                        f"{cls.__qualname__}: cannot resolve the annotation "
-                        f"{annotation!r} of field {name!r}; it will not be checked",
-                        stacklevel=4,
-                    )
-    hints: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        hint = resolved.get(f.name, Any)
-        if hint is Any or hint is object:
-            continue
-        if _has_forward_reference(hint):
+        resolved, unresolved = _unresolved_field_hints(cls)
+    fields = dataclasses.fields(cls)
+    field_names = {f.name for f in fields}
+    for name, annotation in unresolved.items():
+        if name in field_names:
             warnings.warn(
-                f"{cls.__qualname__}: cannot resolve the annotation {hint!r} of field "
-                f"{f.name!r}; it will not be checked",
+                f"{cls.__qualname__}: cannot resolve the annotation {annotation!r} of "
+                f"field {name!r}; it will not be checked",
                 stacklevel=5,
             )
-            continue
-        hints[f.name] = hint
-    return hints
-
-
-def _has_forward_reference(hint: Any) -> bool:
-    """Whether an annotation still contains names that did not resolve."""
-    if isinstance(hint, (str, ForwardRef)):
-        return True
-    if get_origin(hint) is Literal:  # its arguments are values, not annotations
-        return False
-    return any(_has_forward_reference(arg) for arg in getattr(hint, "__args__", ()))
+    return {f.name: resolved.get(f.name, Any) for f in fields}
 
 
 def _plan(cls: Any) -> _FieldPlan:
@@ -531,13 +567,13 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     **Raises:** :class:`TypeCheckError`.
     """
     plan = _plan(type(module))
-    if not plan.hints:
+    if not plan.hints and not plan.shapeless:
         return
     d = module.__dict__
     arrays, others = plan.get_arrays(d), plan.get_others(d)
     # Partial Modules pass checks that whole ones fail (`fn=None`): separate memos.
     memo = plan.partial_memo if holes else plan.memo
-    seen, key = memo.lookup(_checking.fields_signature(arrays, others), (arrays, others))
+    seen, key = memo.lookup(_checking.fields_signature(arrays, others))
     if seen:
         return
     values = plan.get_values(d)
@@ -554,17 +590,30 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     ]
     _checking.check_items(plan.owner, items)
     if plan.strict:
-        _refuse_unannotated_arrays(plan, path, values)
+        _refuse_unannotated_arrays(plan, path, module)
     memo.add(key)
 
 
-def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: tuple[Any, ...]) -> None:
-    for label, value, hint in zip(plan.labels, values, plan.hints, strict=True):
+def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, module: Any) -> None:
+    """Strict Modules: every array must sit under an annotation with shape and dtype."""
+    d = module.__dict__
+    for name, hint in zip(plan.names, plan.hints, strict=True):
+        value = d[name]
         if isinstance(value, jax.Array) and not any(_checking.array_hints_in(hint)):
-            raise TypeCheckError(
-                f"{plan.owner}: field `{path}{label}` holds an array but its annotation "
-                f"{_checking.format_hint(hint)} gives no shape/dtype (strict Module)"
-            )
+            _refuse_array(plan, f"{path}.{name}", value, hint)
+    for name, hint in plan.shapeless:
+        found = shapeless_array_path(hint, d[name], f"{path}.{name}")
+        if found is not None:
+            _refuse_array(plan, *found, hint)
+
+
+def _refuse_array(plan: _FieldPlan, where: str, array: Any, hint: Any) -> None:
+    raise TypeCheckError(
+        f"{plan.owner}: `{where}` holds an array ({_checking.describe_value(array)}) "
+        f"under the annotation {_checking.format_hint(hint)}, which gives it no "
+        f"shape/dtype; a strict Module needs a shaped annotation there, e.g. "
+        f"Float[Array, 'dim1 dim2']"
+    )
 
 
 def _is_module(x: Any) -> bool:
@@ -693,6 +742,10 @@ class Module(metaclass=_ModuleMeta):
     def __hash__(self) -> int:
         leaves, treedef = tree_flatten(self)
         return hash((treedef, tuple(leaves)))
+
+
+_checking.key_by_type(Module)
+stop_at(Module)
 
 
 class BoundMethod(Module):

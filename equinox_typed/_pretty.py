@@ -30,13 +30,17 @@ __all__ = ["tree_pformat", "tree_pprint"]
 # --------------------------------------------------------------------------------------
 
 
+# Each document's one-line form is computed when it is built, from its parts' (built
+# before it): no recursion, so deep trees (Modules nested hundreds deep) render.
+
+
 @dataclasses.dataclass(frozen=True)
 class _Text:
     """Literal text; may contain newlines (then it can never be part of a flat line)."""
 
     text: str
 
-    @functools.cached_property
+    @property
     def flat(self) -> str:
         return self.text
 
@@ -47,10 +51,10 @@ class _Prefixed:
 
     prefix: str
     body: _Doc
+    flat: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def flat(self) -> str:
-        return self.prefix + self.body.flat
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flat", self.prefix + self.body.flat)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,13 +68,13 @@ class _Bracketed:
     items: tuple[_Doc, ...]
     closing: str
     single_comma: bool = False
+    flat: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @functools.cached_property
-    def flat(self) -> str:
-        inner = ", ".join(item.flat for item in self.items)
+    def __post_init__(self) -> None:
+        inner = ", ".join([item.flat for item in self.items])
         if self.single_comma and len(self.items) == 1:
             inner += ","
-        return self.opening + inner + self.closing
+        object.__setattr__(self, "flat", self.opening + inner + self.closing)
 
 
 _Doc = _Text | _Prefixed | _Bracketed
@@ -92,14 +96,16 @@ class _Layout:
         ``trailing`` is the number of characters that will follow the document on its
         last line (a comma, say), which must also fit within the width.
         """
+        prefix = ""
+        while isinstance(doc, _Prefixed):  # a loop, not a call: one frame fewer per level
+            prefix += doc.prefix
+            doc = doc.body
+        column += len(prefix)
         if isinstance(doc, _Text):
             # Shift continuation lines of multi-line text (a full array repr, say) to
             # the starting column, keeping their alignment relative to the first line.
-            return doc.text.replace("\n", "\n" + " " * column)
-        if isinstance(doc, _Prefixed):
-            body_column = column + len(doc.prefix)
-            return doc.prefix + self.render(doc.body, level, body_column, trailing)
-        return self._render_bracketed(doc, level, column, trailing)
+            return prefix + doc.text.replace("\n", "\n" + " " * column)
+        return prefix + self._render_bracketed(doc, level, column, trailing)
 
     def _render_bracketed(
         self, doc: _Bracketed, level: int, column: int, trailing: int
@@ -235,8 +241,10 @@ class _Converter:
         return tuple(self.convert(value) for value in values)
 
     def _named_items(self, name: str, items: list[tuple[str, Any]]) -> _Bracketed:
-        docs = tuple(_Prefixed(f"{key}=", self.convert(value)) for key, value in items)
-        return _Bracketed(f"{name}(", docs, ")")
+        docs: list[_Doc] = []
+        for key, value in items:  # a loop, not a generator: one frame fewer per level
+            docs.append(_Prefixed(f"{key}=", self.convert(value)))
+        return _Bracketed(f"{name}(", tuple(docs), ")")
 
     def _partial(self, obj: functools.partial[Any]) -> _Bracketed:
         docs: list[_Doc] = [self.convert(obj.func), *self._convert_all(obj.args)]
