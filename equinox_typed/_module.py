@@ -287,6 +287,16 @@ def _register_pytree(cls: type[Module]) -> None:
         d.update(zip(static, aux))
         return obj
 
+    built: Callable[[Any], None] | None = getattr(cls, "_eqx_built", None)
+    if built is not None:
+        # The class derives non-field attributes from its fields (see `_eqx_built`).
+        plain_unflatten = unflatten
+
+        def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+            obj = plain_unflatten(aux, children)
+            built(obj)
+            return obj
+
     register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
 
 
@@ -316,8 +326,11 @@ class _ModuleMeta(abc.ABCMeta):
                 del annotations[attr]
         namespace["__annotations__"] = annotations
         namespace["_eqx_abstract"] = abstract
+        # `_eqx_no_wrap` (inherited): methods stay plain functions, for classes whose
+        # instances are themselves the callables (bound methods, transformation wrappers).
+        no_wrap = namespace.get("_eqx_no_wrap", any(getattr(b, "_eqx_no_wrap", False) for b in bases))
         for attr, value in list(namespace.items()):
-            if _should_wrap(attr, value) and not namespace.get("_eqx_no_wrap", False):
+            if _should_wrap(attr, value) and not no_wrap:
                 namespace[attr] = _wrap_method(value)
         user_init = _has_user_init(namespace, bases)
 
@@ -368,6 +381,8 @@ class _ModuleMeta(abc.ABCMeta):
             check_module(self)
         for check_init in cls._eqx_check_inits:
             check_init(self)
+        if cls._eqx_built is not None:
+            cls._eqx_built(self)
         return self
 
 
@@ -648,6 +663,11 @@ class Module(metaclass=_ModuleMeta):
         # For the checkers only (no field is created): what the metaclass sets up.
         __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
         _eqx_field_names: ClassVar[frozenset[str]]
+
+    # A hook for subclasses: `_eqx_built(self)` runs on every instance once it is built,
+    # by `__init__` or by unflattening, to set attributes derived from the fields (a
+    # transformation wrapper's `__name__`...). Being no field, they are not in the tree.
+    _eqx_built: ClassVar[Callable[[Any], None] | None] = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         if id(self) in _INITIALISING:

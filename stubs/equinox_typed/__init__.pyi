@@ -434,8 +434,9 @@ class Lowered(Generic[_R_co]):
 
     def as_text(self) -> str:
         """The lowered program as text (StableHLO)."""
-    def compile(self) -> Compiled[_R_co]:
-        """Compile the lowered program."""
+    def compile(self, compiler_options: dict[str, Any] | None = None) -> Compiled[_R_co]:
+        """Compile the lowered program (``compiler_options``: XLA options for this
+        compilation only)."""
 
 @type_check_only
 class Compiled(Generic[_R_co]):
@@ -453,9 +454,13 @@ class _Jitted(Protocol[_P, _R_co]):
         """Lower for these arguments without running (ahead-of-time compilation)."""
 
 @overload
-def filter_jit(fun: Callable[_P, _R], *, donate: _Donate = "none") -> _Jitted[_P, _R]: ...
+def filter_jit(
+    fun: Callable[_P, _R], *, donate: _Donate = "none", **jitkwargs: Any
+) -> _Jitted[_P, _R]: ...
 @overload
-def filter_jit(*, donate: _Donate = "none") -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
+def filter_jit(
+    *, donate: _Donate = "none", **jitkwargs: Any
+) -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
     """Compile ``fun``: array leaves of the arguments are traced, everything else is
     static (part of the compilation cache key). Keeps ``fun``'s signature.
 
@@ -493,16 +498,16 @@ class _ValueAndGradAuxDecorator(Protocol):
 
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False
+    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False, **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], _M]: ...
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True]
+    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True], **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
 @overload
-def filter_grad(*, has_aux: Literal[False] = False) -> _GradDecorator: ...
+def filter_grad(*, has_aux: Literal[False] = False, **gradkwargs: Any) -> _GradDecorator: ...
 @overload
-def filter_grad(*, has_aux: Literal[True]) -> _GradAuxDecorator:
+def filter_grad(*, has_aux: Literal[True], **gradkwargs: Any) -> _GradAuxDecorator:
     """Gradient of a scalar function with respect to the inexact-array leaves of its
     FIRST argument (other leaves get ``None``). The gradient has the type of that
     argument; with ``has_aux=True`` the function returns ``(loss, aux)`` and the
@@ -515,16 +520,20 @@ def filter_grad(*, has_aux: Literal[True]) -> _GradAuxDecorator:
 
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False
+    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False, **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True]
+    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True], **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
 @overload
-def filter_value_and_grad(*, has_aux: Literal[False] = False) -> _ValueAndGradDecorator: ...
+def filter_value_and_grad(
+    *, has_aux: Literal[False] = False, **gradkwargs: Any
+) -> _ValueAndGradDecorator: ...
 @overload
-def filter_value_and_grad(*, has_aux: Literal[True]) -> _ValueAndGradAuxDecorator:
+def filter_value_and_grad(
+    *, has_aux: Literal[True], **gradkwargs: Any
+) -> _ValueAndGradAuxDecorator:
     """Like :func:`filter_grad`, also returning the value: ``(loss, grads)``, or
     ``((loss, aux), grads)`` with ``has_aux=True``.
 
@@ -543,6 +552,7 @@ def filter_vmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
+    **vmapkwargs: Any,
 ) -> Callable[_P, _R]: ...
 @overload
 def filter_vmap(
@@ -551,6 +561,7 @@ def filter_vmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
+    **vmapkwargs: Any,
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Vectorise ``fun`` over a batch axis. ``in_axes``/``out_axes`` are prefix trees of
     axis specs (an int, ``None`` to broadcast, or a function ``leaf -> int | None``);
@@ -571,6 +582,9 @@ def filter_pmap(
     axis_name: Hashable = None,
     axis_size: int | None = None,
     donate: _Donate = "none",
+    devices: Sequence[Any] | None = None,
+    backend: str | None = None,
+    **pmapkwargs: Any,
 ) -> Callable[_P, _R]: ...
 @overload
 def filter_pmap(
@@ -580,6 +594,9 @@ def filter_pmap(
     axis_name: Hashable = None,
     axis_size: int | None = None,
     donate: _Donate = "none",
+    devices: Sequence[Any] | None = None,
+    backend: str | None = None,
+    **pmapkwargs: Any,
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Like :func:`filter_vmap`, mapping over devices (compiled per device)."""
 
