@@ -54,8 +54,10 @@ __all__ = [
     "AbstractVar",
     "BoundMethod",
     "Module",
+    "StrictConfig",
     "field",
     "module_fields",
+    "static_field",
 ]
 
 _T = TypeVar("_T")
@@ -121,6 +123,43 @@ def field(
         metadata=extra,
         kw_only=kw_only,
     )
+
+
+def static_field(**kwargs: Any) -> Any:
+    """The old spelling of ``field(static=True, ...)``; warns ``DeprecationWarning``.
+
+    **Arguments:** as for :func:`field`, less ``static``.
+
+    ```python
+    in_features: int = eqx.static_field()   # now: eqx.field(static=True)
+    ```
+    """
+    warnings.warn(
+        "eqx.static_field(...) is deprecated: write eqx.field(static=True, ...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return field(static=True, **kwargs)
+
+
+def StrictConfig(force_abstract: bool = False, **kwargs: Any) -> Literal[False] | None:
+    """Equinox's old configuration object for ``class M(eqx.Module, strict=...)``.
+
+    Accepted so that code written for Equinox keeps working; it leaves this library's
+    own ``strict=`` option (array fields must say shape and dtype) off, as Equinox's
+    strict mode is not ours. Any keyword argument is accepted and ignored.
+
+    **Arguments:**
+
+    - ``force_abstract``: Equinox's flag (also accepted as ``force_abstact``, its
+      spelling); it changes nothing here.
+
+    ```python
+    class Model(eqx.Module, strict=eqx.StrictConfig()):
+        ...
+    ```
+    """
+    return None if (force_abstract or kwargs.get("force_abstact", False)) else False
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ is built, by its class or by unflattening, so they survive ``jax.tree.map`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from ._boundary import Annotations, Boundary, function_metadata
+from ._jax_typed import tree_flatten
 from ._module import Module
 from ._tree import Partial
 
-__all__ = ["FunctionWrapper"]
+__all__ = ["FunctionWrapper", "module_update_wrapper"]
 
 
 def _show_metadata(wrapper: FunctionWrapper) -> None:
@@ -74,3 +75,49 @@ class FunctionWrapper(Module):
         if instance is None:
             return self
         return Partial(self, instance)
+
+
+_M = TypeVar("_M", bound=Module)
+
+
+def module_update_wrapper(wrapper: _M, wrapped: Callable[..., Any] | None = None) -> _M:
+    """``functools.update_wrapper`` for a Module that wraps a function: a copy of
+    ``wrapper`` showing the name, qualified name, docstring and annotations of
+    ``wrapped`` (by default, ``wrapper.__wrapped__``). ``wrapper`` is not modified.
+
+    **Arguments:**
+
+    - ``wrapper``: a Module instance, typically with a ``__wrapped__`` property.
+    - ``wrapped``: what it wraps, when not ``wrapper.__wrapped__``.
+
+    **Returns:** the updated copy. The metadata is kept on the instance, so a copy
+    rebuilt by ``jax.tree.map`` or ``filter_jit`` shows its class's again: for that, derive
+    from the transformations' results instead (they keep it).
+
+    ```python
+    class Logged(eqx.Module):
+        fn: Callable
+        def __call__(self, *args):
+            return self.fn(*args)
+        @property
+        def __wrapped__(self):
+            return self.fn
+
+    logged = eqx.module_update_wrapper(Logged(loss))   # logged.__name__ == "loss"
+    ```
+    """
+    if wrapped is None:
+        wrapped = getattr(wrapper, "__wrapped__", None)
+        if wrapped is None:
+            raise TypeError(
+                f"module_update_wrapper: {type(wrapper).__qualname__} has no "
+                f"`__wrapped__`; pass `wrapped=` or define a `__wrapped__` property"
+            )
+    leaves, treedef = tree_flatten(wrapper)
+    copy: Any = treedef.unflatten(leaves)
+    metadata = function_metadata(wrapped)
+    del metadata["keeps_annotations"]
+    if isinstance(getattr(type(wrapper), "__wrapped__", None), property):
+        del metadata["__wrapped__"]  # the class computes it
+    copy.__dict__.update(metadata)
+    return cast(_M, copy)

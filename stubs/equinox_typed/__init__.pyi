@@ -84,6 +84,10 @@ __all__ = [
     "tree_pformat",
     "tree_pprint",
     "value_and_grad_f",
+    "StrictConfig",
+    "module_update_wrapper",
+    "static_field",
+    "tree_inference",
 ]
 
 __version__: str
@@ -228,7 +232,7 @@ class _ModuleMeta(abc.ABCMeta):
         bases: tuple[type, ...],
         namespace: dict[str, Any],
         /,
-        strict: bool = False,
+        strict: bool | None = False,
         kw_only: bool = False,
         frozen: Literal[True] = True,
         **kwargs: Any,
@@ -279,6 +283,33 @@ class BoundMethod(Module):
 
 def module_fields(module: Module | type[Module]) -> tuple[dataclasses.Field[Any], ...]:
     """The dataclass fields of a Module class or instance."""
+
+def static_field(
+    *,
+    converter: Callable[[Any], Any] | None = None,
+    default: Any = ...,
+    default_factory: Any = ...,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: bool = ...,
+) -> Any:
+    """The old spelling of ``field(static=True, ...)``; warns ``DeprecationWarning``."""
+
+def StrictConfig(force_abstract: bool = False, **kwargs: Any) -> Literal[False] | None:
+    """Equinox's old ``strict=`` configuration for Module classes; accepted for
+    compatibility, it leaves this library's own ``strict`` option off."""
+
+_MW = TypeVar("_MW", bound=Module)
+
+def module_update_wrapper(wrapper: _MW, wrapped: Callable[..., Any] | None = None) -> _MW:
+    """A copy of the Module ``wrapper`` showing the name, docstring and annotations of
+    ``wrapped`` (default ``wrapper.__wrapped__``), like ``functools.update_wrapper``."""
+
+def tree_inference(pytree: _T, value: bool = True) -> _T:
+    """Equinox's older name of :func:`equinox_typed.nn.inference_mode`."""
 
 # =======================================================================================
 # Filters
