@@ -35,8 +35,10 @@ from ._module import (
     AbstractVar as AbstractVar,
     BoundMethod as BoundMethod,
     Module as Module,
+    StrictConfig as StrictConfig,
     field as field,
     module_fields as module_fields,
+    static_field as static_field,
 )
 
 from ._serialisation import (
@@ -78,9 +80,11 @@ from ._jit import filter_jit as filter_jit
 from ._legacy import gradf as gradf, jitf as jitf, value_and_grad_f as value_and_grad_f
 from ._sharding import filter_shard as filter_shard
 from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
+from ._wrapper import module_update_wrapper as module_update_wrapper
 
 # Last, because the layers are built from everything above (`eqx.nn.Linear`).
 from . import nn as nn
+from .nn._inference import inference_mode as tree_inference  # Equinox's older name
 
 __version__ = "0.1.0"
 
@@ -95,6 +99,7 @@ __all__ = [
     "EquinoxTracetimeError",
     "Module",
     "Partial",
+    "StrictConfig",
     "TypeCheckError",
     "apply_updates",
     "branched_error_if",
@@ -134,15 +139,18 @@ __all__ = [
     "is_inexact_array_like",
     "jitf",
     "module_fields",
+    "module_update_wrapper",
     "nn",
     "partition",
     "set_checks",
     "set_typechecker",
+    "static_field",
     "tree_at",
     "tree_check",
     "tree_deserialise_leaves",
     "tree_equal",
     "tree_flatten_one_level",
+    "tree_inference",
     "tree_pformat",
     "tree_pprint",
     "tree_serialise_leaves",

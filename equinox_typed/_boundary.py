@@ -25,7 +25,6 @@ signature (``boundary.memo``); this module only knows *what* to check.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import typing
 import warnings
@@ -39,7 +38,7 @@ from ._call_checks import layer_size_items
 from ._hints import resolve_each
 from ._module import BoundMethod, Module, check_tree_modules
 
-__all__ = ["Boundary", "Items", "copy_function_metadata"]
+__all__ = ["Annotations", "Boundary", "Items", "copy_function_metadata", "function_metadata"]
 
 # A checked group: (label, value, hint) triples as taken by `_checking.check_items`.
 Items = list[tuple[str, Any, Any]]
@@ -59,6 +58,10 @@ def _unwrap_callable(
     """
     if isinstance(fun, BoundMethod):
         return fun.__func__, (fun.__self__,), {}
+    if "__wrapped__" in getattr(fun, "__dict__", ()):
+        # A wrapper showing its function's metadata (a transformation's result, a
+        # `functools.wraps` decorator): its signature and annotations are that function's.
+        return fun, (), {}
     func = getattr(fun, "func", None)
     stored_args = getattr(fun, "args", None)
     stored_kwargs = getattr(fun, "keywords", None)
@@ -164,7 +167,13 @@ class Boundary:
         except (TypeError, ValueError):  # builtins without a signature
             self._signature = None
         hints = _resolve_hints(target, self.owner)
-        self._return_hint = hints.pop("return", None)
+        # A transformation's result may take or return something else than the function
+        # it shows the annotations of (gradients, batched arguments).
+        keeps: Annotations = getattr(target, "keeps_annotations", "all")
+        if keeps == "none":
+            hints = {}
+        self._return_hint = None if keeps == "arguments" else hints.pop("return", None)
+        hints.pop("return", None)
         # `*args: P.args, **kwargs: P.kwargs` (ParamSpec) tie a signature to another
         # callable's: nothing to check per value (beartype refuses them outright).
         self._hints = {
@@ -270,30 +279,48 @@ class Boundary:
         )
 
 
-def copy_function_metadata(
-    wrapper: Any, fun: Any, annotations: Literal["all", "arguments", "none"] = "all"
-) -> None:
-    """Give ``wrapper`` the name, docstring, annotations and signature of ``fun``.
+Annotations = Literal["all", "arguments", "none"]
 
-    Like :func:`functools.update_wrapper`, but safe for PyTree callables (bound methods,
-    partials, callable Modules): their instance ``__dict__`` is not copied, and the
-    metadata comes from the function they end up calling, not from their class.
+_METADATA: Final = ("__module__", "__name__", "__qualname__", "__doc__")
+_STRICTNESS: Final[dict[str, int]] = {"all": 0, "arguments": 1, "none": 2}
+
+
+def function_metadata(fun: Any, annotations: Annotations = "all") -> dict[str, Any]:
+    """The name, docstring, annotations... that a wrapper of ``fun`` should show.
+
+    Taken from the function ``fun`` ends up calling (for bound methods, partials and
+    callable Modules), never from their class; ``__wrapped__`` is ``fun`` itself. The
+    annotations are ``fun``'s, whole, as ``functools.wraps`` would copy them;
+    ``keeps_annotations`` says which of them boundary checks may still use for the
+    wrapper (see :class:`Boundary`).
 
     **Arguments:**
 
-    - ``wrapper``, ``fun``: the new function and the one it wraps.
-    - ``annotations``: which of ``fun``'s annotations still describe ``wrapper``, since
-      an outer transformation checks calls against them: ``"all"`` when the wrapper
-      takes and returns what ``fun`` does (``filter_jit``); ``"arguments"`` when only
-      the return changes (``filter_grad`` returns gradients); ``"none"`` when the
-      arguments change too (``filter_vmap`` takes batched arguments).
+    - ``fun``: the wrapped callable.
+    - ``annotations``: which of ``fun``'s annotations still describe the wrapper:
+      ``"all"`` when it takes and returns what ``fun`` does (``filter_jit``);
+      ``"arguments"`` when only the return changes (``filter_grad`` returns
+      gradients); ``"none"`` when the arguments change too (``filter_vmap`` takes
+      batched arguments). A wrapper of a wrapper keeps the stricter of the two.
+
+    ```python
+    function_metadata(loss, "arguments")["__name__"]   # "loss"
+    ```
     """
     source = fun if inspect.isfunction(fun) else _unwrap_callable(fun)[0]
-    functools.update_wrapper(wrapper, source, updated=())
-    wrapper.__wrapped__ = fun
-    if annotations == "arguments":
-        hints = dict(getattr(source, "__annotations__", {}))
-        hints.pop(_RETURN_LABEL, None)
-        wrapper.__annotations__ = hints
-    elif annotations == "none":
-        wrapper.__annotations__ = {}
+    metadata = {name: getattr(source, name) for name in _METADATA if hasattr(source, name)}
+    metadata["__annotations__"] = dict(getattr(source, "__annotations__", {}))
+    metadata["__wrapped__"] = fun
+    inner: Annotations = getattr(source, "keeps_annotations", "all")
+    metadata["keeps_annotations"] = max(annotations, inner, key=_STRICTNESS.__getitem__)
+    return metadata
+
+
+def copy_function_metadata(wrapper: Any, fun: Any, annotations: Annotations = "all") -> None:
+    """Give the function ``wrapper`` the metadata of ``fun`` (see :func:`function_metadata`).
+
+    Like :func:`functools.update_wrapper`, but safe for PyTree callables (bound methods,
+    partials, callable Modules): their instance ``__dict__`` is not copied.
+    """
+    for name, value in function_metadata(fun, annotations).items():
+        setattr(wrapper, name, value)

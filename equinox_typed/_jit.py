@@ -49,13 +49,13 @@ from ._jax_typed import (
 from ._missing import MISSING
 from ._module import Module
 
-__all__ = ["Donate", "filter_jit"]
+__all__ = ["DONATE_MODES", "Donate", "filter_jit"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
-_DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-first")
+DONATE_MODES: Final = ("none", "all", "all-except-first", "warn", "warn-except-first")
 
 
 class _ArrayKinds(dict[type, bool]):
@@ -212,17 +212,16 @@ def _unhashable_error(
 
 
 class _PendingCall(threading.local):
-    """The concrete arguments of the checked call this thread is dispatching.
+    """The checked call this thread is dispatching: its wrapper's boundary, arguments.
 
-    A trace that checks (see ``run`` in :func:`_make_jitted`) reads them first thing;
-    JAX traces on the calling thread, so a per-thread slot hands every trace its own
-    call's arguments, never another thread's. A call clears the slot when it returns or
-    raises, so nothing keeps the arguments alive. No stack is needed: a nested checked
-    call (inside a trace, in mode "always") happens after the enclosing trace has read
-    its arguments.
+    The compiled inner function is shared by every wrapper of an equal function (see
+    :func:`_shared_inner`), so the trace learns *whose* call it checks from here. JAX
+    traces on the calling thread, so a per-thread slot hands every trace its own call,
+    never another thread's; the trace takes it (clearing the slot), and the call clears
+    it when it returns or raises, so nothing keeps the arguments alive.
     """
 
-    call: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+    call: tuple[Boundary, tuple[Any, ...], dict[str, Any]] | None = None
 
 
 _PENDING: Final = _PendingCall()
@@ -243,8 +242,15 @@ class Lowered(Generic[_R]):
     def as_text(self) -> str:
         return str(self.lowered.as_text())
 
-    def compile(self) -> Compiled[_R]:
-        return Compiled(self.lowered.compile(), self._static, self._split)
+    def compile(self, compiler_options: dict[str, Any] | None = None) -> Compiled[_R]:
+        """Compile the lowered program.
+
+        **Arguments:**
+
+        - ``compiler_options``: XLA options for this compilation only, e.g.
+          ``{"xla_embed_ir_in_executable": True}`` (as for ``jax.stages.Lowered.compile``).
+        """
+        return Compiled(self.lowered.compile(compiler_options), self._static, self._split)
 
 
 class Compiled(Generic[_R]):
@@ -279,58 +285,94 @@ class _Jitted(Protocol[_P, _R]):
     def lower(self, *args: _P.args, **kwargs: _P.kwargs) -> Lowered[_R]: ...
 
 
-def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
+def _run(static: _Static, dynamic: list[Any]) -> Any:
+    """The traced body shared by every wrapper: rebuild the call, check it if asked, run it.
+
+    Nothing here depends on the wrapper: the wrapped function is part of ``static``
+    and ``dynamic`` like the arguments, so JAX's cache is keyed by what is wrapped.
+    """
+    f, a, k = _rebuild_inputs(static, dynamic)
+    if static[3] is None:
+        return split_output(f(*a, **k))
+    # A signature (static parts + shapes/dtypes) reaches here only when JAX has not
+    # traced it before under this typechecker, so JAX's own compilation cache is the
+    # memo of passed checks: a repeated call pays no lookup of its own. The arguments
+    # checked are the caller's concrete ones, before `f` runs; the return value is
+    # checked abstractly, before anything executes.
+    call, _PENDING.call = _PENDING.call, None
+    boundary, args, kwargs = call if call is not None else (Boundary(f), a, k)
+    # Concrete values stay concrete in the check (value validators such as
+    # `Is[lambda x: x > 0]` compute with them), whatever trace is running.
+    with ensure_compile_time_eval():
+        items = boundary.check_arguments(args, kwargs)
+    out = f(*a, **k)
+    with ensure_compile_time_eval():
+        boundary.check_return(items, out)
+    return split_output(out)
+
+
+def _run_regrouped(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
+    """:func:`_run` for ``donate="*-except-first"``, whose dynamic inputs arrive in two
+    groups: args[0]'s arrays (kept) and the others (donated: ``fun``'s, then the rest)."""
+    n_fun_arrays = sum(static[1][: static[0].children()[0].num_leaves])
+    return _run(static, donated[:n_fun_arrays] + kept + donated[n_fun_arrays:])
+
+
+# JAX-jitted inner functions, one per (name, qualname, donate, jitkwargs): every
+# `filter_jit` wrapper of an equal function (re-wrapped each step, rebuilt around a new
+# `filter_grad`, bound to an equal instance...) finds the compiled code of the others,
+# since the function itself is in the static argument. Bounded by the distinct names.
+_INNER: Final[dict[Any, Callable[..., Any]]] = {}
+
+
+def _shared_inner(
+    name: str, qualname: str, donate: Donate, jitkwargs: dict[str, Any]
+) -> Callable[..., Any]:
+    """The JAX-jitted inner function for wrappers with these settings."""
+    key = (name, qualname, donate, tuple(sorted(jitkwargs.items())))
+    try:
+        return _INNER[key]
+    except TypeError:  # an unhashable jit option: this wrapper gets its own
+        return _build_inner(name, qualname, donate, jitkwargs)
+    except KeyError:
+        inner = _INNER[key] = _build_inner(name, qualname, donate, jitkwargs)
+        return inner
+
+
+def _build_inner(
+    name: str, qualname: str, donate: Donate, jitkwargs: dict[str, Any]
+) -> Callable[..., Any]:
+    except_first = donate in ("all-except-first", "warn-except-first")
+    body = _run_regrouped if except_first else _run
+
+    # A fresh function per inner jit, so that profiles and HLO dumps show the user's name.
+    def traced(static: _Static, *dynamic: list[Any]) -> Any:
+        return body(static, *dynamic)
+
+    traced.__name__, traced.__qualname__ = name, qualname
+    donate_argnums: tuple[int, ...] = (
+        () if donate == "none" else (2,) if except_first else (1,)
+    )
+    inner: Callable[..., Any] = jit(
+        traced, static_argnums=0, donate_argnums=donate_argnums, **jitkwargs
+    )
+    return inner
+
+
+def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, Any]) -> Any:
     """Build the filter-jitted function for ``fun`` (see the module docstring)."""
     boundary = Boundary(fun)
     except_first = donate in ("all-except-first", "warn-except-first")
     silence = donate in ("all", "all-except-first")
-    # `fun` is fixed, so the number of its leaves and arrays is too: args[0]'s leaves
-    # follow them in the flattening of (fun, args, kwargs).
-    fun_leaves = jtu.tree_leaves(fun)
-    n_fun_leaves = len(fun_leaves)
-    n_fun_arrays = sum(_ARRAY_KINDS[type(x)] for x in fun_leaves)
+    # `fun` is fixed, so the number of its leaves is too: args[0]'s leaves follow them
+    # in the flattening of (fun, args, kwargs).
+    n_fun_leaves = len(jtu.tree_leaves(fun))
     is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
     checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
     pending = _PENDING
-
-    def run(static: _Static, dynamic: list[Any]) -> Any:
-        """The traced body: rebuild the call, check it if asked, run it."""
-        f, a, k = _rebuild_inputs(static, dynamic)
-        if static[3] is None:
-            return split_output(f(*a, **k))
-        # A signature (static parts + shapes/dtypes) reaches here only when JAX has not
-        # traced it before under this typechecker, so JAX's own compilation cache is
-        # the memo of passed checks: a repeated call pays no lookup of its own. The
-        # arguments checked are the caller's concrete ones, before `f` runs; the return
-        # value is checked abstractly, before anything executes.
-        call, pending.call = pending.call, None
-        # Concrete values stay concrete in the check (value validators such as
-        # `Is[lambda x: x > 0]` compute with them), whatever trace is running.
-        with ensure_compile_time_eval():
-            items = boundary.check_arguments(*(call or (a, k)))
-        out = f(*a, **k)
-        with ensure_compile_time_eval():
-            boundary.check_return(items, out)
-        return split_output(out)
-
-    if except_first:
-        # Dynamic inputs arrive in two groups: args[0]'s arrays (kept) and the others.
-        def run_regrouped(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
-            return run(static, donated[:n_fun_arrays] + kept + donated[n_fun_arrays:])
-
-        traced: Callable[..., Any] = run_regrouped
-        donate_argnums: tuple[int, ...] = (2,)
-    else:
-        traced = run
-        donate_argnums = () if donate == "none" else (1,)
-
-    name = getattr(fun, "__name__", "fun")
-    traced = _renamed(traced, name, getattr(fun, "__qualname__", name))
-    if donate_argnums:
-        inner = jit(traced, static_argnums=0, donate_argnums=donate_argnums)
-    else:
-        inner = jit(traced, static_argnums=0)
+    name = str(getattr(fun, "__name__", "fun"))
+    inner = _shared_inner(name, str(getattr(fun, "__qualname__", name)), donate, jitkwargs)
 
     def split(args: tuple[Any, ...], kwargs: dict[str, Any], token: str | None) -> tuple[Any, ...]:
         """``(static, *dynamic_groups)`` for a call: one flatten, one pass over leaves."""
@@ -366,7 +408,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
         if boundary.value_dependent:  # a trace checks once per signature: not enough
             boundary.check_arguments(args, kwargs)
         parts = split(args, kwargs, get_typechecker())
-        pending.call = (args, kwargs)
+        pending.call = (boundary, args, kwargs)
         try:
             return dispatch(parts, args, kwargs)
         finally:
@@ -381,7 +423,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
         leaves, treedef = flatten((fun, args, kwargs))
         static, arrays = _split_leaves(leaves, treedef, token)
         if token is not None:
-            pending.call = (args, kwargs)  # set only once nothing can fail before `try`
+            pending.call = (boundary, args, kwargs)  # set once nothing can fail before `try`
         try:
             out, extra = inner(static, arrays)
         except (TypeError, ValueError) as e:
@@ -399,11 +441,12 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     def lower(*args: Any, **kwargs: Any) -> Lowered[Any]:
         token = get_typechecker() if checks_active() else None
         parts = split(args, kwargs, token)
-        pending.call = (args, kwargs) if token is not None else None
+        pending.call = (boundary, args, kwargs) if token is not None else None
         try:
-            lowered = inner.lower(*parts)
+            lowered = inner.lower(*parts)  # type: ignore[attr-defined]
         finally:
             pending.call = None
+
         def split_like(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
             return split(args, kwargs, token)
 
@@ -415,28 +458,25 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     return wrapper
 
 
-def _renamed(f: Callable[..., Any], name: str, qualname: str) -> Callable[..., Any]:
-    """``f`` under the user's function name, so profiles and HLO dumps show it."""
-    try:
-        f.__name__, f.__qualname__ = name, qualname
-    except (AttributeError, TypeError):
-        pass
-    return f
-
-
+# `jax.jit` options that `filter_jit` decides itself.
+_OWN_JIT_OPTIONS: Final = frozenset(
+    {"static_argnums", "static_argnames", "donate_argnums", "donate_argnames"}
+)
 
 
 @overload
 def filter_jit(
-    *, donate: Donate = "none"
+    *, donate: Donate = "none", **jitkwargs: Any
 ) -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]: ...
 
 
 @overload
-def filter_jit(fun: Callable[_P, _R], *, donate: Donate = "none") -> _Jitted[_P, _R]: ...
+def filter_jit(
+    fun: Callable[_P, _R], *, donate: Donate = "none", **jitkwargs: Any
+) -> _Jitted[_P, _R]: ...
 
 
-def filter_jit(fun: Any = MISSING, *, donate: Donate = "none") -> Any:
+def filter_jit(fun: Any = MISSING, *, donate: Donate = "none", **jitkwargs: Any) -> Any:
     """Compile ``fun`` with XLA; array leaves of its inputs are traced, all else is static.
 
     Every JAX/NumPy array anywhere in the arguments (positional and keyword) and in
@@ -458,6 +498,10 @@ def filter_jit(fun: Any = MISSING, *, donate: Donate = "none") -> Any:
       ``"all"``, ``"all-except-first"`` (all but the first positional argument's arrays),
       or ``"warn"``/``"warn-except-first"`` (the same, without silencing JAX's warning
       when a buffer could not be used).
+    - ``**jitkwargs``: further options for the underlying ``jax.jit`` (``inline=True``,
+      ``keep_unused=True``, ``device=...``...); which arguments are static or donated is
+      decided as above, so ``static_argnums``/``donate_argnums`` and their ``*names``
+      variants are refused.
 
     **Returns:** a function with the signature of ``fun``; ``.lower(*args, **kwargs)``
     lowers it ahead of time (``.lower(...).compile()`` compiles it).
@@ -468,14 +512,20 @@ def filter_jit(fun: Any = MISSING, *, donate: Donate = "none") -> Any:
         return jnp.mean((jax.vmap(model)(x) - y) ** 2)
     ```
     """
-    if donate not in _DONATE_MODES:
-        raise ValueError(f"donate must be one of {_DONATE_MODES}, got {donate!r}")
+    if donate not in DONATE_MODES:
+        raise ValueError(f"donate must be one of {DONATE_MODES}, got {donate!r}")
+    refused = sorted(_OWN_JIT_OPTIONS.intersection(jitkwargs))
+    if refused:
+        raise ValueError(
+            f"filter_jit does not take {', '.join(refused)}: array leaves are traced "
+            f"and everything else is static, and `donate=` chooses what is donated"
+        )
     if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
-            return _make_jitted(f, donate)
+            return filter_jit(f, donate=donate, **jitkwargs)
 
         return decorator
     if not callable(fun):
         raise TypeError(f"filter_jit needs a callable, got {type(fun).__qualname__}")
-    return _make_jitted(fun, donate)
+    return _make_jitted(fun, donate, jitkwargs)

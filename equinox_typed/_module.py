@@ -56,8 +56,10 @@ __all__ = [
     "AbstractVar",
     "BoundMethod",
     "Module",
+    "StrictConfig",
     "field",
     "module_fields",
+    "static_field",
 ]
 
 _T = TypeVar("_T")
@@ -123,6 +125,43 @@ def field(
         metadata=extra,
         kw_only=kw_only,
     )
+
+
+def static_field(**kwargs: Any) -> Any:
+    """The old spelling of ``field(static=True, ...)``; warns ``DeprecationWarning``.
+
+    **Arguments:** as for :func:`field`, less ``static``.
+
+    ```python
+    in_features: int = eqx.static_field()   # now: eqx.field(static=True)
+    ```
+    """
+    warnings.warn(
+        "eqx.static_field(...) is deprecated: write eqx.field(static=True, ...)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return field(static=True, **kwargs)
+
+
+def StrictConfig(force_abstract: bool = False, **kwargs: Any) -> Literal[False] | None:
+    """Equinox's old configuration object for ``class M(eqx.Module, strict=...)``.
+
+    Accepted so that code written for Equinox keeps working; it leaves this library's
+    own ``strict=`` option (array fields must say shape and dtype) off, as Equinox's
+    strict mode is not ours. Any keyword argument is accepted and ignored.
+
+    **Arguments:**
+
+    - ``force_abstract``: Equinox's flag (also accepted as ``force_abstact``, its
+      spelling); it changes nothing here.
+
+    ```python
+    class Model(eqx.Module, strict=eqx.StrictConfig()):
+        ...
+    ```
+    """
+    return None if (force_abstract or kwargs.get("force_abstact", False)) else False
 
 
 # ---------------------------------------------------------------------------------------
@@ -272,6 +311,32 @@ def _has_user_init(namespace: dict[str, Any], bases: tuple[type, ...]) -> bool:
     return False
 
 
+def _describe_generated_init(cls: Any) -> None:
+    """Docstring and annotations of a dataclass-generated ``__init__``: the nearest base's
+    ``__init__`` docstring, and for a field with a converter, what the converter takes."""
+    init = cls.__init__
+    for base in cls.__mro__[1:]:
+        doc = getattr(base.__dict__.get("__init__"), "__doc__", None)
+        if doc is not None:
+            init.__doc__ = doc
+            break
+    for f in dataclasses.fields(cls):
+        converter = f.metadata.get("converter")
+        if converter is not None and f.name in init.__annotations__:
+            init.__annotations__[f.name] = _first_parameter_annotation(converter)
+
+
+def _first_parameter_annotation(fn: Callable[..., Any]) -> Any:
+    """The annotation of ``fn``'s first parameter, ``Any`` when it has none."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins such as `int`
+        return Any
+    if not parameters or parameters[0].annotation is inspect.Parameter.empty:
+        return Any
+    return parameters[0].annotation
+
+
 def _tuple_getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A fast ``d -> tuple(d[n] for n in names)``."""
     if len(names) >= 2:
@@ -305,6 +370,16 @@ def _register_pytree(cls: type[Module]) -> None:
         d.update(zip(static, aux))
         return obj
 
+    built: Callable[[Any], None] | None = getattr(cls, "_eqx_built", None)
+    if built is not None:
+        # The class derives non-field attributes from its fields (see `_eqx_built`).
+        plain_unflatten = unflatten
+
+        def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+            obj = plain_unflatten(aux, children)
+            built(obj)
+            return obj
+
     register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
 
 
@@ -334,8 +409,11 @@ class _ModuleMeta(abc.ABCMeta):
                 del annotations[attr]
         namespace["__annotations__"] = annotations
         namespace["_eqx_abstract"] = abstract
+        # `_eqx_no_wrap` (inherited): methods stay plain functions, for classes whose
+        # instances are themselves the callables (bound methods, transformation wrappers).
+        no_wrap = namespace.get("_eqx_no_wrap", any(getattr(b, "_eqx_no_wrap", False) for b in bases))
         for attr, value in list(namespace.items()):
-            if _should_wrap(attr, value) and not namespace.get("_eqx_no_wrap", False):
+            if _should_wrap(attr, value) and not no_wrap:
                 namespace[attr] = _wrap_method(value)
         user_init = _has_user_init(namespace, bases)
 
@@ -346,6 +424,16 @@ class _ModuleMeta(abc.ABCMeta):
         )
         if not user_init:
             cls.__init__._eqx_generated = True
+            _describe_generated_init(cls)
+        elif "__init__" in namespace and hasattr(cls, "__post_init__"):
+            warnings.warn(
+                f"{cls.__qualname__} defines __init__ and has a __post_init__ method: "
+                f"__post_init__ will not run, since only the __init__ generated for a "
+                f"dataclass calls it. Move its code into __init__, or into "
+                f"__check_init__ if it only checks the fields.",
+                UserWarning,
+                stacklevel=2,
+            )
         if strict:
             # Resolved now, while the defining scope's names exist (the caller's frame:
             # class creation runs no Python frame of its own in between).
@@ -355,6 +443,7 @@ class _ModuleMeta(abc.ABCMeta):
         fields = dataclasses.fields(cls)
         cls._eqx_fields = fields
         cls._eqx_field_names = frozenset(f.name for f in fields)
+        cls._eqx_static_names = tuple(f.name for f in fields if f.metadata.get("static", False))
         cls._eqx_converters = tuple(
             (f.name, f.metadata["converter"]) for f in fields if "converter" in f.metadata
         )
@@ -399,7 +488,37 @@ class _ModuleMeta(abc.ABCMeta):
             check_module(self)
         for check_init in cls._eqx_check_inits:
             check_init(self)
+        if cls._eqx_built is not None:
+            cls._eqx_built(self)
         return self
+
+
+def _check_callable_field(module: Any, name: str, value: Any) -> None:
+    """Refuse, or warn about, callables assigned to fields that would misbehave."""
+    if isinstance(value, BoundMethod) and value.__self__ is module:
+        # `self.f = self.method` makes the instance contain itself: its tree is infinite.
+        raise ValueError(
+            f"{type(module).__qualname__}.__init__ assigns `self.{name} = "
+            f"self.{value.__func__.__name__}`, a method of the instance being built. A "
+            f"Module cannot contain itself; call the method where it is needed, or store "
+            f"the function `type(self).{value.__func__.__name__}` instead."
+        )
+    if isinstance(value, Module):
+        return
+    wrapped = getattr(value, "__wrapped__", None)
+    while wrapped is not None and not isinstance(wrapped, Module):
+        wrapped = getattr(wrapped, "__wrapped__", None)
+    if wrapped is not None and any(isinstance(x, jax.Array) for x in jtu.tree_leaves(wrapped)):
+        warnings.warn(
+            f"{type(module).__qualname__}: field {name!r} is assigned a callable made by a "
+            f"JAX transformation (jax.jit, jax.grad, jax.vmap...) of a Module with arrays. "
+            f"Those arrays are hidden inside the function: they are not leaves of "
+            f"{type(module).__qualname__}, so they are not trained, filtered or updated. "
+            f"Store the Module itself, and apply the transformation when calling it (or "
+            f"use eqx.filter_jit/filter_grad/filter_vmap, whose results are Modules).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _finish_fields(cls: Any, self: Any) -> None:
@@ -416,12 +535,23 @@ def _finish_fields(cls: Any, self: Any) -> None:
         else:
             unset.append(f.name)
     if unset:
-        raise ValueError(
+        # TypeError, as for a dataclass called without a required argument.
+        raise TypeError(
             f"{cls.__qualname__}.__init__ did not assign the field(s) "
             f"{', '.join(repr(n) for n in unset)}"
         )
     for name, converter in cls._eqx_converters:
         d[name] = converter(d[name])
+    for name in cls._eqx_static_names:
+        if isinstance(d[name], jax.Array):
+            warnings.warn(
+                f"{cls.__qualname__}: the static field {name!r} holds a JAX array. Static "
+                f"fields are part of the tree structure: the array is never traced or "
+                f"differentiated, and it must be hashable to be used under filter_jit. "
+                f"Make the field non-static, or store a NumPy array or a tuple.",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -709,6 +839,11 @@ class Module(metaclass=_ModuleMeta):
         __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
         _eqx_field_names: ClassVar[frozenset[str]]
 
+    # A hook for subclasses: `_eqx_built(self)` runs on every instance once it is built,
+    # by `__init__` or by unflattening, to set attributes derived from the fields (a
+    # transformation wrapper's `__name__`...). Being no field, they are not in the tree.
+    _eqx_built: ClassVar[Callable[[Any], None] | None] = None
+
     def __setattr__(self, name: str, value: Any) -> None:
         if id(self) in _INITIALISING:
             if name not in type(self)._eqx_field_names:
@@ -716,7 +851,15 @@ class Module(metaclass=_ModuleMeta):
                     f"{type(self).__qualname__} has no field {name!r}: declare it with "
                     f"an annotation in the class body before assigning it in __init__"
                 )
+            if callable(value):
+                _check_callable_field(self, name, value)
             d: Any = self.__dict__  # Any: see `_instance_dict_note`
+            d[name] = value
+            return
+        if name == "__orig_class__":
+            # Set by `typing` on instances of subscripted generics (`Box[int](x)`); not a
+            # field, so not part of the tree.
+            d = self.__dict__
             d[name] = value
             return
         raise dataclasses.FrozenInstanceError(
@@ -760,14 +903,16 @@ class BoundMethod(Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__func__(self.__self__, *args, **kwargs)
 
-    # Identity semantics, so that `jax.jit(model.method)` (which hashes the function) works:
-    # two bound methods are interchangeable only when they bind the very same instance.
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is BoundMethod
-            and other.__func__ is self.__func__
-            and other.__self__ is self.__self__
-        )
+    # Equal when they bind the same function to equal instances (as Modules compare: a
+    # bool, or a bool array when arrays are compared). The hash is by identity so that
+    # `jax.jit(model.method)`, which hashes the function, works: it only ever means that
+    # equal methods of different instances do not share JAX's cache entries.
+    def __eq__(self, other: object) -> Any:
+        if type(other) is not BoundMethod or other.__func__ is not self.__func__:
+            return False
+        if other.__self__ is self.__self__:
+            return True
+        return self.__self__ == other.__self__
 
     def __hash__(self) -> int:
         return hash((self.__func__, id(self.__self__)))

@@ -24,7 +24,7 @@ import numpy as np
 # Absolute: pyright reports `from . import _checking` as private usage, since the
 # package's __init__ imports names from it.
 import equinox_typed._checking as _checking
-from ._boundary import Boundary, copy_function_metadata
+from ._boundary import Boundary
 from ._filters import if_array, is_array
 from ._jax_typed import (
     TreeDef,
@@ -34,8 +34,10 @@ from ._jax_typed import (
     shape_dtype_struct,
     tree_flatten,
 )
-from ._jit import Donate
+from ._jit import DONATE_MODES, Donate
 from ._missing import MISSING
+from ._module import field
+from ._wrapper import FunctionWrapper
 
 __all__ = ["filter_pmap", "filter_vmap"]
 
@@ -229,174 +231,6 @@ def _split_mapped_output(out: Any, out_axes: Any) -> tuple[list[Any], list[Any],
     return mapped, unmapped, _MapStatic(treedef, axes, static)
 
 
-# ---------------------------------------------------------------------------------------
-# filter_vmap
-
-
-def _make_vmap(
-    fun: Callable[..., Any], in_axes: Any, out_axes: Any, axis_name: Any, axis_size: int | None
-) -> Any:
-    boundary = Boundary(fun)
-
-    def vmapped(*args: Any, **kwargs: Any) -> Any:
-        axes = _call_axes(fun, in_axes, args, kwargs)
-        leaves, treedef = tree_flatten((args, kwargs))
-        key = _check_call(boundary, args, kwargs, axes)
-        mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
-        mapped_axes = [a for a in axes if a is not None]
-
-        def per_example(mapped_leaves: list[Any]) -> Any:
-            it = iter(mapped_leaves)
-            a, k = treedef.unflatten(
-                [next(it) if ax is not None else x for x, ax in zip(leaves, axes, strict=True)]
-            )
-            return _split_mapped_output(fun(*a, **k), out_axes)
-
-        mapped_out, unmapped_out, static = jax.vmap(
-            per_example,
-            in_axes=(mapped_axes,),
-            out_axes=(0, None, None),
-            axis_name=axis_name,
-            axis_size=axis_size,
-        )(mapped)
-        out = static.rebuild(mapped_out, unmapped_out)
-        if key is not None:
-            _check_result(boundary, key, args, kwargs, axes, out, static.axes)
-        return out
-
-    return vmapped
-
-
-def filter_vmap(
-    fun: Any = MISSING,
-    *,
-    in_axes: Any = if_array(0),
-    out_axes: Any = if_array(0),
-    axis_name: Any = None,
-    axis_size: int | None = None,
-) -> Any:
-    """Vectorise ``fun`` over the array leaves of arbitrary PyTrees.
-
-    **Arguments:**
-
-    - ``fun``: the function (or callable PyTree, e.g. a Module) to map. Its own arrays
-      are broadcast. Usable as ``@filter_vmap`` or ``@filter_vmap(in_axes=...)``.
-    - ``in_axes``: a prefix tree of the tuple of positional arguments, with leaves
-      ``None``/``int``/callable (``leaf -> axis | None``); or a dict from argument names
-      to such specifications. Keyword arguments not named in a dict use the default,
-      ``eqx.if_array(0)`` (map arrays over their leading axis, broadcast the rest).
-    - ``out_axes``: the same for the output. Outputs with axis ``None`` must not depend
-      on the mapped axis; non-array outputs are returned as they are.
-    - ``axis_name``: name of the mapped axis, for collectives (``jax.lax.psum``).
-    - ``axis_size``: size of the mapped axis; needed only when no input is mapped.
-
-    **Returns:** the mapped function.
-
-    ```python
-    keys = jax.random.split(key, 8)
-    ensemble = eqx.filter_vmap(lambda k: eqx.nn.Linear(3, 4, key=k))(keys)
-    ys = eqx.filter_vmap(lambda m, x: m(x), in_axes=(0, None))(ensemble, x)
-    ```
-    """
-    if fun is MISSING:
-
-        def decorator(f: Callable[..., Any]) -> Any:
-            return filter_vmap(
-                f, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name, axis_size=axis_size
-            )
-
-        return decorator
-    impl = _make_vmap(fun, in_axes, out_axes, axis_name, axis_size)
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return impl(*args, **kwargs)
-
-    copy_function_metadata(wrapper, fun, annotations="none")
-    return wrapper
-
-
-# ---------------------------------------------------------------------------------------
-# filter_pmap
-
-
-def _make_pmap(
-    fun: Callable[..., Any],
-    in_axes: Any,
-    out_axes: Any,
-    axis_name: Any,
-    axis_size: int | None,
-    donate: Donate,
-) -> Any:
-    boundary = Boundary(fun)
-    donating = donate != "none"
-    except_first = donate in ("all-except-first", "warn-except-first")
-    silence = donate in ("all", "all-except-first")
-
-    def per_device(
-        static: tuple[TreeDef, tuple[Any, ...], tuple[int | None, ...]],
-        mapped: list[Any],
-        unmapped: list[Any],
-        mapped_donated: list[Any],
-        unmapped_donated: list[Any],
-    ) -> Any:
-        treedef, statics, axes = static
-        m, u = iter(mapped), iter(unmapped)
-        md, ud = iter(mapped_donated), iter(unmapped_donated)
-        leaves: list[Any] = []
-        for x, a in zip(statics, axes, strict=True):
-            if x is _KEPT:
-                leaves.append(next(m) if a is not None else next(u))
-            elif x is _DONATED:
-                leaves.append(next(md) if a is not None else next(ud))
-            else:
-                leaves.append(x)
-        f, args, kwargs = treedef.unflatten(leaves)
-        return _split_mapped_output(f(*args, **kwargs), out_axes)
-
-    per_device.__name__ = getattr(fun, "__name__", "fun")
-    pmapped = pmap(
-        per_device,
-        axis_name=axis_name,
-        in_axes=(None, 0, None, 0, None),  # static, mapped, unmapped, and donated twins
-        out_axes=(0, None, None),
-        static_broadcasted_argnums=(0,),
-        axis_size=axis_size,
-        donate_argnums=(3, 4) if donating else (),
-    )
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        axes = _call_axes(fun, in_axes, args, kwargs)
-        key = _check_call(boundary, args, kwargs, axes)
-        fun_leaves, fun_def = tree_flatten(fun)
-        n_first = len(jtu.tree_leaves(args[0])) if args else 0
-        leaves, treedef = tree_flatten((fun, args, kwargs))
-        all_axes: list[int | None] = [*([None] * len(fun_leaves)), *axes]
-        del fun_def
-        groups: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
-        statics: list[Any] = []
-        for i, (x, a) in enumerate(zip(leaves, all_axes, strict=True)):
-            if not is_array(x):
-                statics.append(x)
-                continue
-            in_first = len(fun_leaves) <= i < len(fun_leaves) + n_first
-            donated = donating and not (except_first and in_first)
-            statics.append(_DONATED if donated else _KEPT)
-            if a is not None and a != 0:
-                x = jnp.moveaxis(x, a, 0)
-            groups[(2 if donated else 0) + (0 if a is not None else 1)].append(x)
-        static = (treedef, tuple(statics), tuple(all_axes))
-        with warnings.catch_warnings():
-            if silence:
-                warnings.filterwarnings("ignore", "Some donated buffers were not usable")
-            mapped_out, unmapped_out, out_static = pmapped(static, *groups)
-        out = out_static.rebuild(mapped_out, unmapped_out)
-        if key is not None:
-            _check_result(boundary, key, args, kwargs, axes, out, out_static.axes)
-        return out
-
-    return call
-
-
 class _Marker:
     __slots__ = ("name",)
 
@@ -412,6 +246,253 @@ _KEPT: Final = _Marker("array")
 _DONATED: Final = _Marker("donated array")
 
 
+class AxisSpec:
+    """An ``in_axes``/``out_axes`` setting held in a wrapper's static field: equal (and
+    hashing alike) when the specifications have equal structure and leaves, so a dict or
+    list specification does not make the wrapper unhashable."""
+
+    __slots__ = ("spec", "_key")
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        leaves, treedef = tree_flatten(spec, is_leaf=_is_none)
+        self._key = (treedef, tuple(leaves))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AxisSpec) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return repr(self.spec)
+
+
+# ---------------------------------------------------------------------------------------
+# filter_vmap
+
+
+class _Vmapped(FunctionWrapper):
+    """What :func:`filter_vmap` returns."""
+
+    keeps_annotations = "none"  # the arguments gain a batch axis
+    in_axes: AxisSpec = field(static=True)
+    out_axes: AxisSpec = field(static=True)
+    axis_name: Any = field(static=True)
+    axis_size: int | None = field(static=True)
+    vmapkwargs: tuple[tuple[str, Any], ...] = field(static=True)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fun, boundary = self.fun, self.boundary()
+        axes = _call_axes(fun, self.in_axes.spec, args, kwargs)
+        leaves, treedef = tree_flatten((args, kwargs))
+        key = _check_call(boundary, args, kwargs, axes)
+        mapped = [x for x, a in zip(leaves, axes, strict=True) if a is not None]
+        mapped_axes = [a for a in axes if a is not None]
+        out_axes = self.out_axes.spec
+
+        def per_example(mapped_leaves: list[Any]) -> Any:
+            it = iter(mapped_leaves)
+            a, k = treedef.unflatten(
+                [next(it) if ax is not None else x for x, ax in zip(leaves, axes, strict=True)]
+            )
+            return _split_mapped_output(fun(*a, **k), out_axes)
+
+        mapped_out, unmapped_out, static = jax.vmap(
+            per_example,
+            in_axes=(mapped_axes,),
+            out_axes=(0, None, None),
+            axis_name=self.axis_name,
+            axis_size=self.axis_size,
+            **dict(self.vmapkwargs),
+        )(mapped)
+        out = static.rebuild(mapped_out, unmapped_out)
+        if key is not None:
+            _check_result(boundary, key, args, kwargs, axes, out, static.axes)
+        return out
+
+
+def _frozen_options(owner: str, options: dict[str, Any], own: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """``**kwargs`` for the underlying JAX transformation, checked and made hashable."""
+    clash = sorted(set(options).intersection(own))
+    if clash:
+        raise ValueError(f"{owner} does not take {', '.join(clash)}: it decides them itself")
+    return tuple(sorted(options.items()))
+
+
+def filter_vmap(
+    fun: Any = MISSING,
+    *,
+    in_axes: Any = if_array(0),
+    out_axes: Any = if_array(0),
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    **vmapkwargs: Any,
+) -> Any:
+    """Vectorise ``fun`` over the array leaves of arbitrary PyTrees.
+
+    **Arguments:**
+
+    - ``fun``: the function (or callable PyTree, e.g. a Module) to map. Its own arrays
+      are broadcast. Usable as ``@filter_vmap`` or ``@filter_vmap(in_axes=...)``.
+    - ``in_axes``: a prefix tree of the tuple of positional arguments, with leaves
+      ``None``/``int``/callable (``leaf -> axis | None``); or a dict from argument names
+      to such specifications. Keyword arguments not named in a dict use the default,
+      ``eqx.if_array(0)`` (map arrays over their leading axis, broadcast the rest).
+    - ``out_axes``: the same for the output. Outputs with axis ``None`` must not depend
+      on the mapped axis; non-array outputs are returned as they are.
+    - ``axis_name``: name of the mapped axis, for collectives (``jax.lax.psum``).
+    - ``axis_size``: size of the mapped axis; needed only when no input is mapped.
+    - ``**vmapkwargs``: further options for ``jax.vmap`` (``spmd_axis_name``...).
+
+    **Returns:** the mapped function.
+
+    ```python
+    keys = jax.random.split(key, 8)
+    ensemble = eqx.filter_vmap(lambda k: eqx.nn.Linear(3, 4, key=k))(keys)
+    ys = eqx.filter_vmap(lambda m, x: m(x), in_axes=(0, None))(ensemble, x)
+    ```
+    """
+    options = _frozen_options("filter_vmap", vmapkwargs, ("in_axes", "out_axes"))
+    if fun is MISSING:
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            return filter_vmap(
+                f,
+                in_axes=in_axes,
+                out_axes=out_axes,
+                axis_name=axis_name,
+                axis_size=axis_size,
+                **vmapkwargs,
+            )
+
+        return decorator
+    return _Vmapped(
+        fun,
+        in_axes=AxisSpec(in_axes),
+        out_axes=AxisSpec(out_axes),
+        axis_name=axis_name,
+        axis_size=axis_size,
+        vmapkwargs=options,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# filter_pmap
+
+
+def _per_device(
+    static: tuple[TreeDef, tuple[Any, ...], tuple[int | None, ...], Any],
+    mapped: list[Any],
+    unmapped: list[Any],
+    mapped_donated: list[Any],
+    unmapped_donated: list[Any],
+) -> Any:
+    """The body run on each device: rebuild the call from its groups of leaves, run it."""
+    treedef, statics, axes, out_axes = static
+    m, u = iter(mapped), iter(unmapped)
+    md, ud = iter(mapped_donated), iter(unmapped_donated)
+    leaves: list[Any] = []
+    for x, a in zip(statics, axes, strict=True):
+        if x is _KEPT:
+            leaves.append(next(m) if a is not None else next(u))
+        elif x is _DONATED:
+            leaves.append(next(md) if a is not None else next(ud))
+        else:
+            leaves.append(x)
+    f, args, kwargs = treedef.unflatten(leaves)
+    return _split_mapped_output(f(*args, **kwargs), out_axes.spec)
+
+
+# JAX-pmapped functions, one per setting, shared by the wrappers of equal functions (the
+# function is in the static argument), as for `filter_jit`.
+_PMAPPED: Final[dict[Any, Callable[..., Any]]] = {}
+
+
+def _shared_pmap(name: str, settings: tuple[Any, ...]) -> Callable[..., Any]:
+    key = (name, settings)
+    try:
+        return _PMAPPED[key]
+    except TypeError:  # an unhashable option: no sharing
+        return _build_pmap(name, settings)
+    except KeyError:
+        built = _PMAPPED[key] = _build_pmap(name, settings)
+        return built
+
+
+def _build_pmap(name: str, settings: tuple[Any, ...]) -> Callable[..., Any]:
+    axis_name, axis_size, donate, devices, backend, options = settings
+
+    def per_device(static: Any, *groups: list[Any]) -> Any:
+        return _per_device(static, *groups)
+
+    per_device.__name__ = per_device.__qualname__ = name
+    return pmap(
+        per_device,
+        axis_name=axis_name,
+        in_axes=(None, 0, None, 0, None),  # static, mapped, unmapped, and donated twins
+        out_axes=(0, None, None),
+        static_broadcasted_argnums=(0,),
+        axis_size=axis_size,
+        donate_argnums=(3, 4) if donate != "none" else (),
+        devices=devices,
+        backend=backend,
+        **dict(options),
+    )
+
+
+class _Pmapped(FunctionWrapper):
+    """What :func:`filter_pmap` returns."""
+
+    keeps_annotations = "none"  # the arguments gain a device axis
+    in_axes: AxisSpec = field(static=True)
+    out_axes: AxisSpec = field(static=True)
+    axis_name: Any = field(static=True)
+    axis_size: int | None = field(static=True)
+    donate: Donate = field(static=True)
+    devices: Any = field(static=True)
+    backend: str | None = field(static=True)
+    pmapkwargs: tuple[tuple[str, Any], ...] = field(static=True)
+
+    def _settings(self) -> tuple[Any, ...]:
+        devices = None if self.devices is None else tuple(self.devices)
+        return (self.axis_name, self.axis_size, self.donate, devices, self.backend, self.pmapkwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fun, boundary, donate = self.fun, self.boundary(), self.donate
+        donating = donate != "none"
+        except_first = donate in ("all-except-first", "warn-except-first")
+        name = str(getattr(fun, "__name__", "fun"))
+        pmapped = _shared_pmap(name, self._settings())
+        axes = _call_axes(fun, self.in_axes.spec, args, kwargs)
+        key = _check_call(boundary, args, kwargs, axes)
+        n_fun = len(jtu.tree_leaves(fun))
+        n_first = len(jtu.tree_leaves(args[0])) if args else 0
+        leaves, treedef = tree_flatten((fun, args, kwargs))
+        all_axes: list[int | None] = [*([None] * n_fun), *axes]
+        groups: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        statics: list[Any] = []
+        for i, (x, a) in enumerate(zip(leaves, all_axes, strict=True)):
+            if not is_array(x):
+                statics.append(x)
+                continue
+            in_first = n_fun <= i < n_fun + n_first
+            donated = donating and not (except_first and in_first)
+            statics.append(_DONATED if donated else _KEPT)
+            if a is not None and a != 0:
+                x = jnp.moveaxis(x, a, 0)
+            groups[(2 if donated else 0) + (0 if a is not None else 1)].append(x)
+        static = (treedef, tuple(statics), tuple(all_axes), self.out_axes)
+        with warnings.catch_warnings():
+            if donate in ("all", "all-except-first"):
+                warnings.filterwarnings("ignore", "Some donated buffers were not usable")
+            mapped_out, unmapped_out, out_static = pmapped(static, *groups)
+        out = out_static.rebuild(mapped_out, unmapped_out)
+        if key is not None:
+            _check_result(boundary, key, args, kwargs, axes, out, out_static.axes)
+        return out
+
+
 def filter_pmap(
     fun: Any = MISSING,
     *,
@@ -420,18 +501,24 @@ def filter_pmap(
     axis_name: Any = None,
     axis_size: int | None = None,
     donate: Donate = "none",
+    devices: Any = None,
+    backend: str | None = None,
+    **pmapkwargs: Any,
 ) -> Any:
     """Run ``fun`` in parallel across devices, mapping over the array leaves of PyTrees.
 
     Like :func:`filter_vmap` (same ``in_axes``/``out_axes``/``axis_name``/``axis_size``),
     but each example runs on its own device, compiled as with :func:`filter_jit`:
     non-array leaves are static (part of the cache key). ``donate`` is as for
-    :func:`filter_jit`.
+    :func:`filter_jit`. ``devices`` and ``backend`` choose where it runs, and
+    ``**pmapkwargs`` are further options for ``jax.pmap``, as there.
 
     ```python
     grads = eqx.filter_pmap(compute_grads, axis_name="devices")(model, xs)
     ```
     """
+    if donate not in DONATE_MODES:
+        raise ValueError(f"donate must be one of {DONATE_MODES}, got {donate!r}")
     if fun is MISSING:
 
         def decorator(f: Callable[..., Any]) -> Any:
@@ -442,13 +529,23 @@ def filter_pmap(
                 axis_name=axis_name,
                 axis_size=axis_size,
                 donate=donate,
+                devices=devices,
+                backend=backend,
+                **pmapkwargs,
             )
 
         return decorator
-    impl = _make_pmap(fun, in_axes, out_axes, axis_name, axis_size, donate)
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return impl(*args, **kwargs)
-
-    copy_function_metadata(wrapper, fun, annotations="none")
-    return wrapper
+    options = _frozen_options(
+        "filter_pmap", pmapkwargs, ("in_axes", "out_axes", "static_broadcasted_argnums", "donate_argnums")
+    )
+    return _Pmapped(
+        fun,
+        in_axes=AxisSpec(in_axes),
+        out_axes=AxisSpec(out_axes),
+        axis_name=axis_name,
+        axis_size=axis_size,
+        donate=donate,
+        devices=None if devices is None else tuple(devices),
+        backend=backend,
+        pmapkwargs=options,
+    )

@@ -107,7 +107,7 @@ def test_unassigned_field_is_an_error() -> None:
         def __init__(self) -> None:
             self.a = 1
 
-    with pytest.raises(ValueError, match="did not assign the field.*'b'"):
+    with pytest.raises(TypeError, match="did not assign the field.*'b'"):
         Forgetful()
 
 

@@ -96,6 +96,10 @@ __all__ = [
     "tree_pprint",
     "tree_serialise_leaves",
     "value_and_grad_f",
+    "StrictConfig",
+    "module_update_wrapper",
+    "static_field",
+    "tree_inference",
 ]
 
 __version__: str
@@ -240,7 +244,7 @@ class _ModuleMeta(abc.ABCMeta):
         bases: tuple[type, ...],
         namespace: dict[str, Any],
         /,
-        strict: bool = False,
+        strict: bool | None = False,
         kw_only: bool = False,
         frozen: Literal[True] = True,
         **kwargs: Any,
@@ -291,6 +295,33 @@ class BoundMethod(Module):
 
 def module_fields(module: Module | type[Module]) -> tuple[dataclasses.Field[Any], ...]:
     """The dataclass fields of a Module class or instance."""
+
+def static_field(
+    *,
+    converter: Callable[[Any], Any] | None = None,
+    default: Any = ...,
+    default_factory: Any = ...,
+    init: bool = True,
+    repr: bool = True,
+    hash: bool | None = None,
+    compare: bool = True,
+    metadata: dict[str, Any] | None = None,
+    kw_only: bool = ...,
+) -> Any:
+    """The old spelling of ``field(static=True, ...)``; warns ``DeprecationWarning``."""
+
+def StrictConfig(force_abstract: bool = False, **kwargs: Any) -> Literal[False] | None:
+    """Equinox's old ``strict=`` configuration for Module classes; accepted for
+    compatibility, it leaves this library's own ``strict`` option off."""
+
+_MW = TypeVar("_MW", bound=Module)
+
+def module_update_wrapper(wrapper: _MW, wrapped: Callable[..., Any] | None = None) -> _MW:
+    """A copy of the Module ``wrapper`` showing the name, docstring and annotations of
+    ``wrapped`` (default ``wrapper.__wrapped__``), like ``functools.update_wrapper``."""
+
+def tree_inference(pytree: _T, value: bool = True) -> _T:
+    """Equinox's older name of :func:`equinox_typed.nn.inference_mode`."""
 
 # =======================================================================================
 # Filters
@@ -446,8 +477,9 @@ class Lowered(Generic[_R_co]):
 
     def as_text(self) -> str:
         """The lowered program as text (StableHLO)."""
-    def compile(self) -> Compiled[_R_co]:
-        """Compile the lowered program."""
+    def compile(self, compiler_options: dict[str, Any] | None = None) -> Compiled[_R_co]:
+        """Compile the lowered program (``compiler_options``: XLA options for this
+        compilation only)."""
 
 @type_check_only
 class Compiled(Generic[_R_co]):
@@ -465,9 +497,13 @@ class _Jitted(Protocol[_P, _R_co]):
         """Lower for these arguments without running (ahead-of-time compilation)."""
 
 @overload
-def filter_jit(fun: Callable[_P, _R], *, donate: _Donate = "none") -> _Jitted[_P, _R]: ...
+def filter_jit(
+    fun: Callable[_P, _R], *, donate: _Donate = "none", **jitkwargs: Any
+) -> _Jitted[_P, _R]: ...
 @overload
-def filter_jit(*, donate: _Donate = "none") -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
+def filter_jit(
+    *, donate: _Donate = "none", **jitkwargs: Any
+) -> Callable[[Callable[_P, _R]], _Jitted[_P, _R]]:
     """Compile ``fun``: array leaves of the arguments are traced, everything else is
     static (part of the compilation cache key). Keeps ``fun``'s signature.
 
@@ -505,16 +541,16 @@ class _ValueAndGradAuxDecorator(Protocol):
 
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False
+    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False, **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], _M]: ...
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True]
+    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True], **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
 @overload
-def filter_grad(*, has_aux: Literal[False] = False) -> _GradDecorator: ...
+def filter_grad(*, has_aux: Literal[False] = False, **gradkwargs: Any) -> _GradDecorator: ...
 @overload
-def filter_grad(*, has_aux: Literal[True]) -> _GradAuxDecorator:
+def filter_grad(*, has_aux: Literal[True], **gradkwargs: Any) -> _GradAuxDecorator:
     """Gradient of a scalar function with respect to the inexact-array leaves of its
     FIRST argument (other leaves get ``None``). The gradient has the type of that
     argument; with ``has_aux=True`` the function returns ``(loss, aux)`` and the
@@ -527,16 +563,20 @@ def filter_grad(*, has_aux: Literal[True]) -> _GradAuxDecorator:
 
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False
+    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False, **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True]
+    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True], **gradkwargs: Any
 ) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
 @overload
-def filter_value_and_grad(*, has_aux: Literal[False] = False) -> _ValueAndGradDecorator: ...
+def filter_value_and_grad(
+    *, has_aux: Literal[False] = False, **gradkwargs: Any
+) -> _ValueAndGradDecorator: ...
 @overload
-def filter_value_and_grad(*, has_aux: Literal[True]) -> _ValueAndGradAuxDecorator:
+def filter_value_and_grad(
+    *, has_aux: Literal[True], **gradkwargs: Any
+) -> _ValueAndGradAuxDecorator:
     """Like :func:`filter_grad`, also returning the value: ``(loss, grads)``, or
     ``((loss, aux), grads)`` with ``has_aux=True``.
 
@@ -555,6 +595,7 @@ def filter_vmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
+    **vmapkwargs: Any,
 ) -> Callable[_P, _R]: ...
 @overload
 def filter_vmap(
@@ -563,6 +604,7 @@ def filter_vmap(
     out_axes: Any = ...,
     axis_name: Hashable = None,
     axis_size: int | None = None,
+    **vmapkwargs: Any,
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Vectorise ``fun`` over a batch axis. ``in_axes``/``out_axes`` are prefix trees of
     axis specs (an int, ``None`` to broadcast, or a function ``leaf -> int | None``);
@@ -583,6 +625,9 @@ def filter_pmap(
     axis_name: Hashable = None,
     axis_size: int | None = None,
     donate: _Donate = "none",
+    devices: Sequence[Any] | None = None,
+    backend: str | None = None,
+    **pmapkwargs: Any,
 ) -> Callable[_P, _R]: ...
 @overload
 def filter_pmap(
@@ -592,6 +637,9 @@ def filter_pmap(
     axis_name: Hashable = None,
     axis_size: int | None = None,
     donate: _Donate = "none",
+    devices: Sequence[Any] | None = None,
+    backend: str | None = None,
+    **pmapkwargs: Any,
 ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Like :func:`filter_vmap`, mapping over devices (compiled per device)."""
 
