@@ -4,6 +4,8 @@ Use it as ``import equinox_typed as eqx``; the public names follow Equinox's.
 """
 
 from ._caches import clear_caches as clear_caches
+from ._audit import audit as audit
+from ._audit_report import AuditReport as AuditReport
 from ._checking import (
     CheckMode as CheckMode,
     TypeCheckError as TypeCheckError,
@@ -91,6 +93,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AbstractClassVar",
     "AbstractVar",
+    "AuditReport",
     "BoundMethod",
     "CheckMode",
     "CheckpointError",
@@ -102,6 +105,7 @@ __all__ = [
     "StrictConfig",
     "TypeCheckError",
     "apply_updates",
+    "audit",
     "branched_error_if",
     "checks",
     "clear_caches",

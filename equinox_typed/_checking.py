@@ -793,3 +793,47 @@ def check_items(
     index = _first_mismatch(items)
     if index >= 0:
         raise TypeCheckError(_failure_message(owner, items, index, what))
+
+
+@jaxtyped(typechecker=None)
+def _each_match(items: Sequence[tuple[str, Any, Any]]) -> list[bool]:
+    """Whether each item matches, all in one jaxtyping memo. A failed item binds no
+    dimension (jaxtyping rolls its memo back), so later items are judged only against
+    the sizes bound by the items that passed."""
+    matches = _BACKENDS[get_typechecker()]
+    x64 = x64_enabled()
+    return [matches(value, accepted_hint(hint, x64)) for _, value, hint in items]
+
+
+def check_each(
+    owner: str, items: Sequence[tuple[str, Any, Any]], what: str = "field"
+) -> tuple[list[str | None], dict[str, int]]:
+    """Check every item in one dimension memo without stopping at the first failure.
+
+    The entry point of audits (``eqx.audit``): unlike :func:`check_items` it runs
+    whatever the checking mode, consults no memo, and reports every failure.
+
+    **Arguments:** as for :func:`check_items`.
+
+    **Returns:** ``(messages, bindings)``: per item ``None`` when it passed, else the
+    message :func:`check_items` would raise for it; and the sizes the passing items
+    bound to named dimensions.
+
+    ```python
+    messages, bindings = check_each("Linear", items)
+    failed = [label for (label, _, _), m in zip(items, messages) if m is not None]
+    ```
+    """
+    results = _each_match(items)
+    passed: list[tuple[str, Any, Any]] = []
+    messages: list[str | None] = []
+    for item, ok in zip(items, results, strict=True):
+        if ok:
+            passed.append(item)
+            messages.append(None)
+        else:
+            messages.append(_failure_message(owner, [*passed, item], len(passed), what))
+    bindings: dict[str, int] = {}
+    for _, value, hint in passed:
+        _bindings_from(hint, value, bindings)
+    return messages, bindings

@@ -706,22 +706,56 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     seen, key = memo.lookup(_checking.fields_signature(arrays, others))
     if seen:
         return
-    values = plan.get_values(d)
-    items: list[tuple[str, Any, Any]] = [
-        _checking.dimension_item(name, int(d[name]))
-        for name in plan.int_dims
-        if _checking.is_size(d[name])
-    ]
-    hints = plan.accepting_holes if holes else plan.accepting
-    items += [
-        (path + label, value, hint)
-        for label, value, hint in zip(plan.labels, values, hints, strict=True)
-        if not (holes and is_hole(value))
-    ]
+    items = _field_items(plan, d, path, holes)
     _checking.check_items(plan.owner, items)
     if plan.strict:
         _refuse_unannotated_arrays(plan, path, module)
     memo.add(key)
+
+
+def _field_items(
+    plan: _FieldPlan, d: dict[str, Any], path: str, holes: bool
+) -> list[tuple[str, Any, Any]]:
+    """The size bindings of a Module's ``int`` fields, then each annotated field (its
+    annotation as the acceptance rules read it)."""
+    hints = plan.accepting_holes if holes else plan.accepting
+    return _size_items(plan, d) + [
+        (path + label, value, hint)
+        for label, value, hint in zip(plan.labels, plan.get_values(d), hints, strict=True)
+        if not (holes and is_hole(value))
+    ]
+
+
+def _size_items(plan: _FieldPlan, d: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    return [
+        _checking.dimension_item(name, int(d[name]))
+        for name in plan.int_dims
+        if _checking.is_size(d[name])
+    ]
+
+
+def module_check_items(module: Module, path: str = "") -> tuple[str, int, list[tuple[str, Any, Any]]]:
+    """What :func:`check_module` checks for ``module``, for checks made outside it.
+
+    **Arguments:**
+
+    - ``module``: a whole (not partial) Module instance.
+    - ``path``: its key path inside a larger tree, prefixed to the field labels.
+
+    **Returns:** ``(owner, sizes, items)``: the name used in errors (the class), how
+    many leading items bind the ``int`` size fields, and all the ``(label, value,
+    hint)`` items, each annotated field labelled ``path + ".name"`` after the sizes.
+    For :func:`~equinox_typed._checking.check_each`, which audits use (every field,
+    whatever the checking mode, no memo).
+
+    ```python
+    owner, sizes, items = module_check_items(model.layers[0], ".layers[0]")
+    messages, bindings = _checking.check_each(owner, items)
+    ```
+    """
+    plan = _plan(type(module))
+    d: Any = module.__dict__  # Any: see `_instance_dict_note`
+    return plan.owner, len(_size_items(plan, d)), _field_items(plan, d, path, holes=False)
 
 
 def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, module: Any) -> None:

@@ -32,11 +32,13 @@ from jax.extend.core import ClosedJaxpr
 from jax.typing import ArrayLike
 
 from . import nn as nn
+from ._audit_report import AuditReport as AuditReport
 
 __all__ = [
     "nn",
     "AbstractClassVar",
     "AbstractVar",
+    "AuditReport",
     "BoundMethod",
     "CheckMode",
     "CheckpointError",
@@ -47,6 +49,7 @@ __all__ = [
     "Partial",
     "TypeCheckError",
     "apply_updates",
+    "audit",
     "branched_error_if",
     "checks",
     "clear_caches",
@@ -853,7 +856,7 @@ def value_and_grad_f(
     """Legacy: ``(value, grads)`` version of :func:`gradf`. Prefer
     :func:`filter_value_and_grad`."""
 
-# =======================================================================================
+# ================================================================================
 # Checkpoints
 # =======================================================================================
 
@@ -967,3 +970,18 @@ class Enumeration(metaclass=_EnumerationMeta):
 def clear_caches() -> None:
     """Empty every cache of this library (compiled functions, check memos and plans) and
     JAX's."""
+=======
+# Auditing (runtime: _audit.py).
+
+def audit(
+    tree_or_factory: Any,
+    *,
+    inputs: Any = None,
+    strict: bool = False,
+    abstract: bool | None = None,
+) -> AuditReport:
+    """Audit a model's fields and forward pass without allocating it: every Module field
+    against its annotation (whatever the checking mode), and with ``inputs`` (specs such
+    as ``"f32[32,784]"``, ``jax.ShapeDtypeStruct`` or arrays) one row per Module call of
+    an abstract forward pass. A zero-argument factory is built with ``filter_eval_shape``
+    unless ``abstract=False``; ``strict=True`` also reports unshaped array fields."""

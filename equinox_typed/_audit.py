@@ -1,0 +1,278 @@
+"""``eqx.audit``: check a whole model and its forward pass, allocating nothing.
+
+The audit has two parts, the second optional:
+
+1. **Fields.** Every field of every Module in the tree is checked against its
+   annotation by the checking engine, sizes bound across the Module's fields as at
+   construction, whatever the checking mode and with no memo: a model built under
+   ``checks("off")`` or edited with ``tree_at`` is audited for real. Abstract leaves
+   (``jax.ShapeDtypeStruct``, what ``filter_eval_shape`` builds) are checked inside an
+   abstract trace, where they are arrays of their shape and dtype.
+2. **Forward pass** (``inputs=``): see :mod:`equinox_typed._audit_calls`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+
+import jax
+
+from ._audit_calls import trace_calls
+from ._audit_report import AuditReport, DtypeTotal, LeafRow, LeafStatus, Totals, Violation
+from ._checking import (
+    array_hints_in,
+    check_each,
+    checks,
+    dimension_names,
+    format_hint,
+    written_hint,
+)
+from ._eval_shape import filter_eval_shape
+from ._filters import ARRAY_TYPES, combine, partition
+from ._jax_typed import eval_shape, keystr, tree_flatten, tree_flatten_with_path
+from ._module import Module, module_check_items
+from ._shape_spec import parse_shape_spec, summarise
+
+__all__ = ["audit", "build_tree", "is_factory"]
+
+_LEAF_ARRAY_TYPES = (*ARRAY_TYPES, jax.ShapeDtypeStruct)
+
+
+def _is_module(x: Any) -> bool:
+    return isinstance(x, Module)
+
+
+def _is_shape_struct(x: Any) -> bool:
+    return isinstance(x, jax.ShapeDtypeStruct)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """The Module field an array leaf sits in."""
+
+    owner: str
+    name: str
+    hint: Any  # None: no annotation
+    message: str | None  # the engine's message when the field does not match
+    bindings: dict[str, int]
+    strict: bool  # unshaped arrays are violations here
+
+
+class _FieldAudit:
+    """One walk over the tree: a row per array leaf, a violation per failing field."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.rows: list[LeafRow] = []
+        self.violations: list[Violation] = []
+        self.by_dtype: dict[str, list[int]] = {}  # dtype -> [arrays, elements, bytes]
+        self.modules = 0
+        self.static_leaves = 0
+
+    def tree(self, tree: Any, path: str, field: _Field | None) -> None:
+        for key_path, leaf in tree_flatten_with_path(tree, is_leaf=_is_module)[0]:
+            leaf_path = path + keystr(key_path)
+            if isinstance(leaf, Module):
+                self.module(leaf, leaf_path)
+            elif isinstance(leaf, _LEAF_ARRAY_TYPES):
+                self.array(leaf, leaf_path, field)
+            else:
+                self.static_leaves += 1
+
+    def module(self, module: Module, path: str) -> None:
+        self.modules += 1
+        owner, sizes, items = module_check_items(module, path)
+        messages, bindings = check_each(owner, items)
+        checked = {
+            label: (written_hint(hint), message)
+            for (label, _, hint), message in zip(items[sizes:], messages[sizes:], strict=True)
+        }
+        class_strict = bool(getattr(type(module), "_eqx_strict", False))
+        for f in dataclasses.fields(module):
+            if f.metadata.get("static", False):
+                continue
+            field_path = f"{path}.{f.name}"
+            hint, message = checked.get(field_path, (None, None))
+            if message is not None:
+                self.violations.append(Violation("field", field_path, message))
+            info = _Field(owner, f.name, hint, message, bindings, self.strict or class_strict)
+            self.tree(module.__dict__[f.name], field_path, info)
+
+    def array(self, leaf: Any, path: str, field: _Field | None) -> None:
+        status: LeafStatus = "unannotated"
+        bindings: dict[str, int] = {}
+        if field is not None and field.hint is not None:
+            names = dimension_names(field.hint)
+            bindings = {k: v for k, v in field.bindings.items() if k in names}
+            if field.message is not None:
+                status = "mismatch"
+            elif any(array_hints_in(field.hint)):
+                status = "ok"
+            else:
+                status = "unshaped"
+        if field is not None and field.strict and status in ("unshaped", "unannotated"):
+            given = "no annotation" if field.hint is None else f"annotation {format_hint(field.hint)}"
+            self.violations.append(
+                Violation(
+                    "unshaped",
+                    path,
+                    f"{field.owner}: field `{path}` holds an array but its {given} gives "
+                    f"no shape/dtype (strict audit); annotate it with jaxtyping, e.g. "
+                    f"Float[Array, 'dim1 dim2']",
+                )
+            )
+        shape = tuple(int(n) for n in leaf.shape)
+        dtype = str(leaf.dtype)
+        self.rows.append(
+            LeafRow(
+                path,
+                None if field is None else field.owner,
+                None if field is None else field.name,
+                None if field is None or field.hint is None else format_hint(field.hint),
+                dtype,
+                shape,
+                bindings,
+                status,
+            )
+        )
+        size = math.prod(shape)
+        counts = self.by_dtype.setdefault(dtype, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += size
+        counts[2] += size * int(getattr(leaf.dtype, "itemsize", 0))
+
+    def totals(self) -> Totals:
+        by_dtype = tuple(
+            sorted(
+                (DtypeTotal(dtype, *counts) for dtype, counts in self.by_dtype.items()),
+                key=lambda t: (-t.bytes, t.dtype),
+            )
+        )
+        return Totals(
+            parameters=sum(t.parameters for t in by_dtype),
+            bytes=sum(t.bytes for t in by_dtype),
+            by_dtype=by_dtype,
+            arrays=len(self.rows),
+            modules=self.modules,
+            static_leaves=self.static_leaves,
+        )
+
+
+def _audit_fields(tree: Any, strict: bool) -> _FieldAudit:
+    """Walk ``tree``; abstract leaves are checked inside an abstract trace, where they
+    are arrays (tracers) of their shape and dtype, so nothing is allocated."""
+    abstract, rest = partition(tree, _is_shape_struct)
+    walk = _FieldAudit(strict)
+
+    def inside(abstract_: Any) -> None:
+        walk.tree(combine(abstract_, rest), "", None)
+
+    if any(map(_is_shape_struct, tree_flatten(abstract)[0])):
+        eval_shape(inside, abstract)
+    else:
+        inside(abstract)
+    return walk
+
+
+def is_factory(tree_or_factory: Any) -> bool:
+    """Whether :func:`audit` calls this to build the tree (a callable, not a Module)."""
+    return callable(tree_or_factory) and not isinstance(tree_or_factory, Module)
+
+
+def build_tree(tree_or_factory: Any, abstract: bool | None = None) -> Any:
+    """The tree :func:`audit` audits: ``tree_or_factory`` itself, or what the factory
+    builds (abstractly with :func:`filter_eval_shape` unless ``abstract=False``), with
+    checks off.
+
+    ```python
+    tree = build_tree(make_model)    # arrays are jax.ShapeDtypeStruct
+    ```
+    """
+    if not is_factory(tree_or_factory):
+        return tree_or_factory
+    factory: Callable[[], Any] = tree_or_factory
+    # The audit does the checking (all of it, reported rather than raised): building
+    # with checks off makes abstract and concrete builds give the same report.
+    with checks("off"):
+        return factory() if abstract is False else filter_eval_shape(factory)
+
+
+def _input_values(inputs: Any) -> tuple[Any, ...]:
+    items: list[Any] = (
+        list(cast("Iterable[Any]", inputs))
+        if isinstance(inputs, tuple | list)
+        else [inputs]
+    )
+    return tuple(map(_parse_specs, items))
+
+
+def _parse_specs(item: Any) -> Any:
+    """``item`` with every string in it read as a shape spec (``"f32[3]"``)."""
+    leaves, treedef = tree_flatten(item)
+    return treedef.unflatten(
+        [parse_shape_spec(x) if isinstance(x, str) else x for x in leaves]
+    )
+
+
+def audit(
+    tree_or_factory: Any,
+    *,
+    inputs: Any = None,
+    strict: bool = False,
+    abstract: bool | None = None,
+) -> AuditReport:
+    """Audit a model's fields and forward pass without allocating it.
+
+    **Arguments:**
+
+    - ``tree_or_factory``: a Module or any PyTree of Modules, or a zero-argument
+      callable returning one. A callable is built abstractly with
+      :func:`filter_eval_shape` (its arrays become ``jax.ShapeDtypeStruct``, so a model
+      of billions of parameters allocates none of them) unless ``abstract=False``.
+      It is built with checks off: the audit reports what construction would raise.
+    - ``inputs``: example inputs for a forward pass of the Module: one input, or a
+      tuple/list of the positional arguments, each an array, a ``jax.ShapeDtypeStruct``
+      or a spec string such as ``"f32[32,784]"``. ``__call__`` is traced abstractly in
+      the ``"always"`` checking mode, recording one row per Module call; the first
+      failure is reported at the innermost call where it happened.
+    - ``strict``: also report array fields whose annotation gives no shape or dtype.
+    - ``abstract``: ``False`` to call the factory for real.
+
+    **Returns:** an :class:`AuditReport`; it never raises for what it finds.
+
+    **Raises:** whatever the factory raises; ``ValueError`` for a malformed input spec;
+    ``TypeError`` for ``inputs`` without a callable Module.
+
+    ```python
+    report = eqx.audit(lambda: MLP(784, 10, 256, 3, key=jax.random.key(0)),
+                       inputs="f32[784]")
+    print(report)          # tables, totals and a verdict
+    assert report.ok, report.violations
+    ```
+    """
+    tree = build_tree(tree_or_factory, abstract)
+    args: tuple[Any, ...] | None = None
+    if inputs is not None:
+        if not (isinstance(tree, Module) and callable(tree)):
+            raise TypeError(
+                f"inputs= needs a callable Module to trace, but the audited tree is a "
+                f"{type(tree).__qualname__}; audit the Module itself"
+            )
+        args = _input_values(inputs)
+    walk = _audit_fields(tree, strict)
+    violations = list(walk.violations)
+    calls: tuple[Any, ...] = ()
+    if args is not None:
+        calls, failure = trace_calls(tree, args)
+        if failure is not None:
+            violations.append(failure)
+    return AuditReport(
+        rows=tuple(walk.rows),
+        calls=calls,
+        violations=tuple(violations),
+        totals=walk.totals(),
+        inputs=None if args is None else tuple(summarise(a) for a in args),
+    )

@@ -1,0 +1,219 @@
+"""``python -m equinox_typed.check``, driven as a subprocess on model files written here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+MODELS = """
+import jax
+import jax.numpy as jnp
+import equinox_typed as eqx
+
+
+def make_mlp() -> eqx.nn.MLP:
+    return eqx.nn.MLP(8, 2, 16, 2, key=jax.random.key(0))
+
+
+def make_chain() -> eqx.nn.Sequential:
+    # Breaks at its fourth layer: the third gives 8 features, the fourth takes 4.
+    keys = jax.random.split(jax.random.key(1), 4)
+    sizes = [(8, 16), (16, 16), (16, 8), (4, 2)]
+    return eqx.nn.Sequential([eqx.nn.Linear(i, o, key=k) for (i, o), k in zip(sizes, keys)])
+
+
+with eqx.checks("off"):
+    resized = eqx.tree_at(lambda m: m.layers[1].weight, make_mlp(), jnp.zeros((16, 5)))
+
+
+def helper(x):  # takes an argument: not a factory
+    return x
+
+
+def unannotated():  # not declared to return a Module: not discovered
+    return make_mlp()
+
+
+def failing() -> eqx.nn.MLP:
+    raise RuntimeError("no weights here")
+"""
+
+
+def _write(directory: Path, name: str, source: str) -> None:
+    (directory / name).write_text(textwrap.dedent(source))
+
+
+def _run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "equinox_typed.check", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    _write(tmp_path, "models.py", MODELS)
+    return tmp_path
+
+
+def test_correct_model_exit_0_with_the_table(models: Path) -> None:
+    result = _run(models, "models.py:make_mlp", "--input", "f32[8]")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "== models.py:make_mlp (built abstractly)"
+    assert lines[1] == "Parameters (6 arrays)"
+    assert lines[2].split() == ["path", "module", "annotation", "value", "bindings", "status"]
+    weight = next(line for line in lines if line.strip().startswith(".layers[0].weight"))
+    assert "Inexact[Array, 'out_features in_features']" in weight
+    assert "f32[16,8]" in weight and weight.endswith("ok")
+    assert "Forward pass (inputs: f32[8])" in lines
+    assert any(line.split()[:5] == ["(root)", "MLP", "f32[8]", "f32[2]", "ok"] for line in lines)
+    assert "Totals: 450 parameters, 1.8 KiB" in result.stdout
+    assert lines[-1] == "OK: no violations (6 arrays, 4 calls checked)"
+
+
+def test_wrongly_sized_field_exit_1_names_path_expected_and_actual(models: Path) -> None:
+    result = _run(models, "models.py:resized")
+    assert result.returncode == 1, result.stderr
+    row = next(line for line in result.stdout.splitlines() if ".layers[1].weight" in line)
+    assert "Inexact[Array, 'out_features in_features']" in row
+    assert "f32[16,5]" in row and row.endswith("mismatch")
+    assert "[field] .layers[1].weight" in result.stdout
+    assert "got:      f32[16,5]" in result.stdout
+    assert "bindings: in_features=16, out_features=16" in result.stdout
+    assert result.stdout.splitlines()[-1] == "FAILED: 1 violation (6 arrays checked)"
+
+
+def test_forward_pass_breaking_at_the_fourth_layer(models: Path) -> None:
+    result = _run(models, "models.py:make_chain", "--input", "f32[8]")
+    assert result.returncode == 1, result.stderr
+    calls = [line.split() for line in result.stdout.splitlines() if line.startswith("    .layers")]
+    assert [c[0] for c in calls] == [".layers[0]", ".layers[1]", ".layers[2]", ".layers[3]"]
+    assert [c[-1] for c in calls] == ["ok", "ok", "ok", "failed"]
+    assert "[call] .layers[3]" in result.stdout
+    assert "first fails in the call of Linear at `.layers[3]`" in result.stdout
+    assert "expected: Inexact[Array, '*in_features']" in result.stdout
+    assert "got:      f32[8]" in result.stdout
+
+
+def test_unimportable_and_unbuildable_targets_exit_2_with_one_line(models: Path) -> None:
+    _write(models, "broken.py", "import not_a_module_anywhere\n")
+    result = _run(models, "broken.py", "models.py:helper", "models.py:failing", "models.py:nope")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: broken.py: cannot import it: ModuleNotFoundError: No module named "
+        "'not_a_module_anywhere'",
+        "error: models.py:helper: it takes arguments (x); name a Module or a zero-argument "
+        "callable returning one",
+        "error: models.py:failing: cannot build: RuntimeError: no weights here (built "
+        "abstractly; --concrete builds it for real)",
+        "error: models.py:nope: the module has no attribute 'nope'",
+    ]
+    with_traceback = _run(models, "broken.py", "--traceback")
+    assert with_traceback.returncode == 2
+    assert "Traceback (most recent call last)" in with_traceback.stderr
+    assert with_traceback.stderr.splitlines()[-1].startswith("error: broken.py: cannot import")
+
+
+def test_usage_errors_exit_2(models: Path) -> None:
+    result = _run(models, "models.py", "--input", "f32[8,y]")
+    assert result.returncode == 2
+    assert "input spec 'f32[8,y]': size 'y' is not a non-negative integer" in result.stderr
+
+
+def test_discovery_and_json_schema(models: Path) -> None:
+    result = _run(models, "models.py", "--format", "json", "--input", "f32[8]")
+    assert result.returncode == 2, result.stderr  # `failing` cannot be built
+    document = json.loads(result.stdout)
+    assert set(document) == {"schema", "ok", "exit_status", "results"}
+    assert document["schema"] == "equinox_typed.check/1"
+    assert (document["ok"], document["exit_status"]) == (False, 2)
+    # Discovery: annotated zero-argument factories and Module instances, in order.
+    targets = [r["target"] for r in document["results"]]
+    assert targets == [
+        "models.py:make_mlp",
+        "models.py:make_chain",
+        "models.py:resized",
+        "models.py:failing",
+    ]
+    failing = document["results"][3]
+    assert set(failing) == {"target", "error"}
+    assert failing["error"].startswith("models.py:failing: cannot build: RuntimeError")
+    reports = {r["target"]: r["report"] for r in document["results"][:3]}
+    for report in reports.values():
+        assert set(report) == {
+            "schema", "ok", "inputs", "checkpoint", "rows", "calls", "violations", "totals"
+        }
+        assert report["schema"] == "equinox_typed.audit/1"
+        assert report["inputs"] == ["f32[8]"]
+    assert [r["ok"] for r in reports.values()] == [True, False, False]
+    chain = reports["models.py:make_chain"]
+    assert chain["violations"][0]["kind"] == "call"
+    assert chain["violations"][0]["path"] == ".layers[3]"
+    assert chain["calls"][-1] == {
+        "path": ".layers[3]",
+        "module": "Linear",
+        "depth": 1,
+        "inputs": ["f32[8]"],
+        "output": None,
+        "status": "failed",
+    }
+    resized = reports["models.py:resized"]
+    assert [v["path"] for v in resized["violations"]] == [".layers[1].weight", ".layers[1]"]
+    assert resized["totals"]["by_dtype"]["float32"]["parameters"] == resized["totals"]["parameters"]
+
+
+BIG = """
+import jax
+import equinox_typed as eqx
+
+N = 36_000  # two N x N float32 layers: 10.4 GB of parameters
+
+
+def make_big() -> eqx.nn.Sequential:
+    k1, k2 = jax.random.split(jax.random.key(0))
+    return eqx.nn.Sequential([eqx.nn.Linear(N, N, key=k1), eqx.nn.Linear(N, N, key=k2)])
+"""
+
+# A child starts with the peak memory of the process it was spawned from (Linux carries
+# it across exec), so the command is spawned from this small fresh interpreter, which
+# reports its child's peak (KiB) on its last line of standard error.
+_PEAK_WRAPPER = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_ten_gigabyte_factory_is_audited_in_little_memory(tmp_path: Path) -> None:
+    _write(tmp_path, "big.py", BIG)
+    command = [sys.executable, "-m", "equinox_typed.check", "big.py:make_big"]
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, *command, "--input", "f32[36000]", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+        timeout=300,
+    )
+    peak_mib = int(result.stderr.splitlines()[-1]) / 1024
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["results"][0]["report"]
+    n = 36_000
+    assert report["totals"]["parameters"] == 2 * (n * n + n)
+    assert report["totals"]["bytes"] == 4 * 2 * (n * n + n) > 10 * 10**9
+    assert [c["output"] for c in report["calls"]] == ["f32[36000]"] * 3
+    assert peak_mib < 1024, f"peak resident memory {peak_mib:.0f} MiB"
