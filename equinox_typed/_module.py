@@ -541,7 +541,12 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
         for label, value, hint in zip(plan.labels, values, hints, strict=True)
         if not (holes and value is None)
     ]
-    _checking.check_items(plan.owner, items)
+    if holes and any(isinstance(v, Module) for v in arrays):
+        from ._wrapped import check_with_wrappers  # imported here: it builds on Module
+
+        check_with_wrappers(plan.owner, items)
+    else:
+        _checking.check_items(plan.owner, items)
     if plan.strict:
         _refuse_unannotated_arrays(plan, path, values)
     memo.add(key)
