@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import jax
 import jax.random as jr
-from jaxtyping import Array, Inexact, PRNGKeyArray
+from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._checking import TypeCheckError, get_checks
 from .._module import Module, field
@@ -133,7 +133,7 @@ class MLP(Module, strict=True):
 
     @checked_call
     def __call__(
-        self, x: Inexact[Array, "*in_size"], *, key: PRNGKeyArray | None = None
+        self, x: Num[Array, "*in_size"], *, key: PRNGKeyArray | None = None
     ) -> Inexact[Array, "*out_size"]:
         """**Arguments:**
 
