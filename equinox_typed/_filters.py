@@ -112,7 +112,7 @@ def _leaf_mask(
         return [filter_spec] * n
     # A callable that is itself a PyTree node (a Module-shaped spec: Modules are
     # callable) is a prefix tree of specs, as in Equinox, not a predicate.
-    if callable(filter_spec) and jtu.treedef_is_leaf(jtu.tree_structure(filter_spec)):
+    if callable(filter_spec) and tree_flatten(filter_spec)[0] == [filter_spec]:
         return [bool(filter_spec(x)) for x in jtu.tree_leaves(pytree, is_leaf=is_leaf)]
 
     # A prefix tree of specs: broadcast each spec over the subtree it sits above. The
