@@ -103,6 +103,11 @@ class if_array:
         return hash((if_array, self.axis))
 
 
+def _is_tree_leaf(x: Any) -> bool:
+    leaves = tree_flatten(x)[0]
+    return len(leaves) == 1 and leaves[0] is x
+
+
 def _leaf_mask(
     filter_spec: Any, pytree: Any, is_leaf: Callable[[Any], bool] | None
 ) -> list[bool]:
@@ -112,7 +117,7 @@ def _leaf_mask(
         return [filter_spec] * n
     # A callable that is itself a PyTree node (a Module-shaped spec: Modules are
     # callable) is a prefix tree of specs, as in Equinox, not a predicate.
-    if callable(filter_spec) and tree_flatten(filter_spec)[0] == [filter_spec]:
+    if callable(filter_spec) and _is_tree_leaf(filter_spec):
         return [bool(filter_spec(x)) for x in jtu.tree_leaves(pytree, is_leaf=is_leaf)]
 
     # A prefix tree of specs: broadcast each spec over the subtree it sits above. The
