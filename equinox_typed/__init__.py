@@ -6,6 +6,7 @@ Use it as ``import equinox_typed as eqx``; the public names follow Equinox's.
 from ._checking import (
     CheckMode as CheckMode,
     TypeCheckError as TypeCheckError,
+    TypeCheckWarning as TypeCheckWarning,
     checks as checks,
     get_checks as get_checks,
     get_typechecker as get_typechecker,
@@ -77,6 +78,7 @@ __all__ = [
     "Module",
     "Partial",
     "TypeCheckError",
+    "TypeCheckWarning",
     "apply_updates",
     "checks",
     "combine",

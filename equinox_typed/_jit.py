@@ -280,7 +280,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate) -> Any:
     n_fun_arrays = sum(_ARRAY_KINDS[type(x)] for x in fun_leaves)
     is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
-    checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
+    checks_active, get_typechecker = _checking.checks_active, _checking.check_token
     pending = _PENDING
 
     def run(static: _Static, dynamic: list[Any]) -> Any:

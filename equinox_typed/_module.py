@@ -555,10 +555,10 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
 def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, values: tuple[Any, ...]) -> None:
     for label, value, hint in zip(plan.labels, values, plan.hints, strict=True):
         if isinstance(value, jax.Array) and not any(_checking.array_hints_in(hint)):
-            raise TypeCheckError(
+            _checking.report(TypeCheckError(
                 f"{plan.owner}: field `{path}{label}` holds an array but its annotation "
                 f"{_checking.format_hint(hint)} gives no shape/dtype (strict Module)"
-            )
+            ))
 
 
 def _is_module(x: Any) -> bool:
@@ -584,11 +584,18 @@ def check_tree_modules(tree: Any, path: str = "") -> None:
 
 def _check_module_and_children(module: Module, path: str) -> None:
     try:
-        check_module(module, path, holes=True)
-    except TypeCheckError:
-        if _check_as_stack(module, path):
+        with _checking.raising():  # a failure may still be a stack: decided below
+            check_module(module, path, holes=True)
+    except TypeCheckError as error:
+        try:
+            with _checking.raising():
+                if _check_as_stack(module, path):
+                    return
+        except TypeCheckError as member_error:
+            _checking.report(member_error)
             return
-        raise
+        _checking.report(error)
+        return
 
     def is_child_module(x: Any) -> bool:
         return x is not module and isinstance(x, Module)
