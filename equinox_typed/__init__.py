@@ -9,6 +9,7 @@ from ._audit_report import AuditReport as AuditReport
 from ._checking import (
     CheckMode as CheckMode,
     TypeCheckError as TypeCheckError,
+    TypeCheckWarning as TypeCheckWarning,
     checks as checks,
     get_checks as get_checks,
     get_typechecker as get_typechecker,
@@ -104,6 +105,7 @@ __all__ = [
     "Partial",
     "StrictConfig",
     "TypeCheckError",
+    "TypeCheckWarning",
     "apply_updates",
     "audit",
     "branched_error_if",

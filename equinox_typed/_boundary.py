@@ -276,6 +276,7 @@ class Boundary:
             self.owner,
             [*items, (_RETURN_LABEL, out, self._return_hint)],
             what="return value",
+            start=len(items),
         )
 
 

@@ -131,20 +131,26 @@ def _is_shape(size: Any) -> bool:
 
 
 def _raise_with_sizes(
-    plan: _CallPlan, sizes: tuple[Any, ...], items: list[tuple[str, Any, Any]], what: str
+    plan: _CallPlan,
+    sizes: tuple[Any, ...],
+    items: list[tuple[str, Any, Any]],
+    what: str,
+    start: int = 0,
 ) -> None:
     """Run the check; on failure add the layer's sizes to the message (they explain the
     variadic dimensions, which the engine's ``bindings`` line does not list)."""
     if not plan.variadic:  # the engine's `bindings` line already shows every size
-        _checking.check_items(plan.owner, items, what)
+        _checking.check_items(plan.owner, items, what, start)
         return
     try:
-        _checking.check_items(plan.owner, items, what)
+        with _checking.raising():  # reported below, with the sizes added
+            _checking.check_items(plan.owner, items, what, start)
     except _checking.TypeCheckError as error:
         layer = ", ".join(f"{n}={s!r}" for n, s in zip(plan.sizes, sizes, strict=True))
         if f"bindings: {layer}" in str(error):  # nothing the message does not say yet
-            raise
-        raise _checking.TypeCheckError(f"{error}\n  layer:    {layer}") from None
+            _checking.report(error)
+        else:
+            _checking.report(_checking.TypeCheckError(f"{error}\n  layer:    {layer}"))
 
 
 def _plan_for(
@@ -246,8 +252,9 @@ def checked_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
         return_key = (call_key, _checking.values_signature((out,)))
         if return_key not in plan.return_memo:
             items = _argument_items(plan, sizes, args, kwargs) or []
+            start = len(items)
             items += _expand_tuple("return", out, plan.return_hint)
-            _raise_with_sizes(plan, sizes, items, "return value")
+            _raise_with_sizes(plan, sizes, items, "return value", start)
             plan.return_memo.add(return_key)
         return out
 

@@ -21,6 +21,7 @@ import os
 import re
 import reprlib
 import types
+import warnings
 import weakref
 from contextvars import ContextVar
 from collections.abc import Callable, Generator, Iterator, Sequence, Sized
@@ -50,6 +51,7 @@ from ._pretty import array_summary
 __all__ = [
     "CheckMode",
     "TypeCheckError",
+    "TypeCheckWarning",
     "TypeCheckerName",
     "checks",
     "checks_active",
@@ -59,10 +61,10 @@ __all__ = [
     "set_typechecker",
 ]
 
-CheckMode: TypeAlias = Literal["off", "eager", "always"]
+CheckMode: TypeAlias = Literal["off", "eager", "warn", "always"]
 TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
 
-_MODES: Final = ("off", "eager", "always")
+_MODES: Final = ("off", "eager", "warn", "always")
 _TYPECHECKERS: Final = ("beartype", "typeguard")
 
 
@@ -71,6 +73,17 @@ class TypeCheckError(jaxtyping.TypeCheckError):
 
     A subclass of both :class:`TypeError` and :class:`jaxtyping.TypeCheckError`, so
     existing ``except`` clauses for either keep working.
+    """
+
+
+class TypeCheckWarning(UserWarning):
+    """Issued instead of raising :class:`TypeCheckError` in checking mode ``"warn"``,
+    once per distinct violation, with the same message.
+
+    ```python
+    with eqx.checks("warn"):
+        model = build_model()   # a wrong annotation warns instead of raising
+    ```
     """
 
 
@@ -98,7 +111,8 @@ _override: ContextVar[tuple[CheckMode | None, TypeCheckerName | None] | None] = 
 
 
 def get_checks() -> CheckMode:
-    """The checking mode in force here: ``"off"``, ``"eager"`` (default) or ``"always"``.
+    """The checking mode in force here: ``"off"``, ``"eager"`` (default), ``"warn"`` or
+    ``"always"``.
 
     That is the mode of the innermost :func:`checks` block of the current thread or
     task, else the process default set by :func:`set_checks`.
@@ -127,6 +141,8 @@ def set_checks(mode: CheckMode) -> CheckMode:
     - ``"off"``: nothing is checked.
     - ``"eager"``: checks run only when no JAX trace is active, so traced code is
       exactly what it would be without checks.
+    - ``"warn"``: the checks of ``"eager"``, each violation issued once as a
+      :class:`TypeCheckWarning` instead of raised (a first step when migrating code).
     - ``"always"``: checks also run while tracing, against abstract shapes.
 
     The default applies in every thread and task outside a :func:`checks` block; the
@@ -206,11 +222,19 @@ def set_typechecker(name: TypeCheckerName) -> TypeCheckerName:
     return previous
 
 
+def check_token() -> str:
+    """What a compiled signature's checks depended on: the backend, and whether
+    violations were only warned about (a signature compiled in mode ``"warn"`` has not
+    passed the checks of ``"eager"``)."""
+    typechecker = get_typechecker()
+    return typechecker + "+warn" if get_checks() == "warn" else typechecker
+
+
 def checks_active() -> bool:
     """Whether a check should run here and now, given the mode and the trace state."""
     override = _override.get()
     mode = _default_mode if override is None or override[0] is None else override[0]
-    if mode == "eager":
+    if mode == "eager" or mode == "warn":
         return trace_state_clean()
     return mode == "always"
 
@@ -296,15 +320,17 @@ _BACKENDS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 
 
 @jaxtyped(typechecker=None)
-def _first_mismatch(items: Sequence[tuple[str, Any, Any]]) -> int:
-    """Index of the first item whose value does not match its hint, or -1.
+def _first_mismatch(items: Sequence[tuple[str, Any, Any]], start: int = 0) -> int:
+    """Index of the first item from ``start`` on whose value does not match its hint,
+    or -1.
 
-    Runs in one jaxtyping memo: dimension names bind across all items, in order.
+    Runs in one jaxtyping memo: dimension names bind across all items, in order (the
+    items before ``start`` only bind).
     """
     matches = _BACKENDS[get_typechecker()]
     x64 = x64_enabled()
     for i, (_, value, hint) in enumerate(items):
-        if not matches(value, accepted_hint(hint, x64)):
+        if not matches(value, accepted_hint(hint, x64)) and i >= start:
             return i
     return -1
 
@@ -527,6 +553,8 @@ class SignatureMemo:
     def add(self, key: Any) -> None:
         if not self._limit:
             return
+        if get_checks() == "warn":
+            return  # a warned violation did not pass: mode "warn" memoises nothing
         try:
             hash(key)
         except TypeError:
@@ -775,7 +803,7 @@ def dimension_item(name: str, size: int) -> tuple[str, Any, Any]:
 
 
 def check_items(
-    owner: str, items: Sequence[tuple[str, Any, Any]], what: str = "field"
+    owner: str, items: Sequence[tuple[str, Any, Any]], what: str = "field", start: int = 0
 ) -> None:
     """Check every ``(label, value, hint)`` item in one dimension memo.
 
@@ -786,13 +814,15 @@ def check_items(
       an argument's name) and its annotation. Items made by :func:`dimension_item` bind
       dimension sizes for the items after them.
     - ``what``: the noun used for a label in errors (``"field"``, ``"argument"``).
+    - ``start``: the items before this index were checked (and reported) already and
+      only bind dimensions here: a return value is checked after its arguments.
 
     **Raises:** :class:`TypeCheckError` naming the owner, the label, the expected
     annotation, what arrived and the dimension sizes bound so far.
     """
-    index = _first_mismatch(items)
+    index = _first_mismatch(items, start)
     if index >= 0:
-        raise TypeCheckError(_failure_message(owner, items, index, what))
+        report(TypeCheckError(_failure_message(owner, items, index, what)))
 
 
 @jaxtyped(typechecker=None)
@@ -837,3 +867,34 @@ def check_each(
     for _, value, hint in passed:
         _bindings_from(hint, value, bindings)
     return messages, bindings
+
+
+# ---------------------------------------------------------------------------------------
+# Reporting: raise, or in mode "warn" warn once per violation.
+
+# Above zero while a caller tries a check whose failure it handles itself (a stack is
+# tried after its plain check fails; a layer adds its sizes to the message).
+_raising_depth: ContextVar[int] = ContextVar("equinox_typed.raising", default=0)
+_WARNED: set[str] = set()
+
+
+@contextlib.contextmanager
+def raising() -> Generator[None, None, None]:
+    """Inside this block, violations raise :class:`TypeCheckError` even in mode
+    ``"warn"``; the caller then hands the error it settles on to :func:`report`."""
+    token = _raising_depth.set(_raising_depth.get() + 1)
+    try:
+        yield
+    finally:
+        _raising_depth.reset(token)
+
+
+def report(error: TypeCheckError) -> None:
+    """Raise ``error``; in mode ``"warn"`` (outside :func:`raising`), issue it as a
+    :class:`TypeCheckWarning` instead, once per distinct message."""
+    if _raising_depth.get() or get_checks() != "warn":
+        raise error
+    message = str(error)
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(TypeCheckWarning(message), stacklevel=3)

@@ -103,6 +103,11 @@ class if_array:
         return hash((if_array, self.axis))
 
 
+def _is_tree_leaf(x: Any) -> bool:
+    leaves = tree_flatten(x)[0]
+    return len(leaves) == 1 and leaves[0] is x
+
+
 def _leaf_mask(
     filter_spec: Any, pytree: Any, is_leaf: Callable[[Any], bool] | None
 ) -> list[bool]:
@@ -110,9 +115,9 @@ def _leaf_mask(
     if isinstance(filter_spec, bool):
         n = len(jtu.tree_leaves(pytree, is_leaf=is_leaf))
         return [filter_spec] * n
-    # Only a callable that is a PyTree leaf is a predicate: a callable PyTree node (a
-    # Module used as a Module-shaped spec, with bools on its leaves) is a prefix tree.
-    if callable(filter_spec) and jtu.treedef_is_leaf(jtu.tree_structure(filter_spec)):
+    # A callable that is itself a PyTree node (a Module-shaped spec: Modules are
+    # callable) is a prefix tree of specs, as in Equinox, not a predicate.
+    if callable(filter_spec) and _is_tree_leaf(filter_spec):
         return [bool(filter_spec(x)) for x in jtu.tree_leaves(pytree, is_leaf=is_leaf)]
 
     # A prefix tree of specs: broadcast each spec over the subtree it sits above. The

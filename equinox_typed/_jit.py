@@ -369,7 +369,7 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, A
     n_fun_leaves = len(jtu.tree_leaves(fun))
     is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
-    checks_active, get_typechecker = _checking.checks_active, _checking.get_typechecker
+    checks_active, get_typechecker = _checking.checks_active, _checking.check_token
     pending = _PENDING
     name = str(getattr(fun, "__name__", "fun"))
     inner = _shared_inner(name, str(getattr(fun, "__qualname__", name)), donate, jitkwargs)

@@ -707,7 +707,12 @@ def check_module(module: Any, path: str = "", *, holes: bool = False) -> None:
     if seen:
         return
     items = _field_items(plan, d, path, holes)
-    _checking.check_items(plan.owner, items)
+    if holes and any(isinstance(v, Module) for v in arrays):
+        from ._wrapped import check_with_wrappers  # imported here: it builds on Module
+
+        check_with_wrappers(plan.owner, items)
+    else:
+        _checking.check_items(plan.owner, items)
     if plan.strict:
         _refuse_unannotated_arrays(plan, path, module)
     memo.add(key)
@@ -772,12 +777,12 @@ def _refuse_unannotated_arrays(plan: _FieldPlan, path: str, module: Any) -> None
 
 
 def _refuse_array(plan: _FieldPlan, where: str, array: Any, hint: Any) -> None:
-    raise TypeCheckError(
+    _checking.report(TypeCheckError(
         f"{plan.owner}: `{where}` holds an array ({_checking.describe_value(array)}) "
         f"under the annotation {_checking.format_hint(hint)}, which gives it no "
         f"shape/dtype; a strict Module needs a shaped annotation there, e.g. "
         f"Float[Array, 'dim1 dim2']"
-    )
+    ))
 
 
 def _is_module(x: Any) -> bool:
@@ -803,11 +808,18 @@ def check_tree_modules(tree: Any, path: str = "") -> None:
 
 def _check_module_and_children(module: Module, path: str) -> None:
     try:
-        check_module(module, path, holes=True)
-    except TypeCheckError:
-        if _check_as_stack(module, path):
+        with _checking.raising():  # a failure may still be a stack: decided below
+            check_module(module, path, holes=True)
+    except TypeCheckError as error:
+        try:
+            with _checking.raising():
+                if _check_as_stack(module, path):
+                    return
+        except TypeCheckError as member_error:
+            _checking.report(member_error)
             return
-        raise
+        _checking.report(error)
+        return
 
     def is_child_module(x: Any) -> bool:
         return x is not module and isinstance(x, Module)

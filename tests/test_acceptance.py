@@ -263,3 +263,60 @@ def test_int_array_in_int_annotated_array_field_unchanged(typechecker: str) -> N
     Table(np.arange(3))
     message = _message(lambda: Table(np.arange(3.0)))
     assert "expected: Int[Array, 'n']" in message and "f64[3](numpy)" in message
+
+
+# ---------------------------------------------------------------------------------------
+# Wrapped parameters.
+
+
+class Symmetric(eqx.Module):
+    matrix: Float[Array, "n n"]
+
+    def __jax_array__(self) -> Float[Array, "n n"]:
+        return 0.5 * (self.matrix + self.matrix.T)
+
+
+class Tagged(eqx.Module):  # a wrapper that does not say which array it stands for
+    value: Float[Array, "a b"]
+
+
+def _resolve(tree: Any) -> Any:
+    def unwrap(x: Any) -> Any:
+        return jnp.asarray(x) if isinstance(x, Symmetric) else x.value if isinstance(x, Tagged) else x
+
+    return jax.tree.map(unwrap, tree, is_leaf=lambda x: isinstance(x, (Symmetric, Tagged)))
+
+
+@eqx.filter_jit
+def _apply(model: Dense, x: Float[Array, " in_features"]) -> Float[Array, " out_features"]:
+    resolved = _resolve(model)
+    return resolved.weight @ x + resolved.bias
+
+
+def test_wrapped_parameter_crosses_boundaries(typechecker: str) -> None:
+    weight = jnp.array([[1.0, 2.0], [0.0, 1.0]])
+    model = eqx.tree_at(lambda m: m.weight, Dense(weight, jnp.zeros(2), 2, 2), replace_fn=Symmetric)
+    np.testing.assert_allclose(_apply(model, jnp.array([1.0, 1.0])), [2.0, 2.0])
+    grads = eqx.filter_grad(lambda m: _apply(m, jnp.array([1.0, 0.0])).sum())(model)
+    assert isinstance(grads.weight, Symmetric)
+    np.testing.assert_allclose(grads.weight.matrix, [[1.0, 0.5], [0.5, 0.0]])
+    tagged = eqx.tree_at(lambda m: m.weight, Dense(weight, jnp.zeros(2), 2, 2), replace_fn=Tagged)
+    np.testing.assert_allclose(_apply(tagged, jnp.array([1.0, 1.0])), [3.0, 1.0])
+
+
+def test_wrapped_parameter_of_the_wrong_shape_is_caught(typechecker: str) -> None:
+    model = Dense(jnp.zeros((3, 2)), jnp.zeros(3), 2, 3)
+    bad = eqx.tree_at(lambda m: m.weight, model, Symmetric(jnp.zeros((2, 2))))
+    message = _message(lambda: _apply(bad, jnp.ones(2)))
+    assert "field `model.weight.__jax_array__()` does not match its annotation" in message
+    assert "got:      f32[2,2]" in message and "out_features=3" in message
+    # The wrapper's own fields are checked by its own annotations.
+    sym = eqx.tree_at(lambda s: s.matrix, Symmetric(jnp.zeros((2, 2))), jnp.zeros((2, 3)))
+    bad = eqx.tree_at(lambda m: m.weight, model, sym)
+    message = _message(lambda: _apply(bad, jnp.ones(2)))
+    assert "Symmetric: field `model.weight.matrix`" in message and "f32[2,3]" in message
+
+
+def test_wrapped_parameter_refused_by_init(typechecker: str) -> None:
+    message = _message(lambda: Dense(Symmetric(jnp.zeros((2, 2))), jnp.zeros(2), 2, 2))  # type: ignore[arg-type]
+    assert "Dense: field `.weight`" in message and "Symmetric" in message

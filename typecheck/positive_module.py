@@ -114,7 +114,7 @@ def check_tree(lin: Linear, new_weight: Array) -> None:
 
 
 def check_settings() -> None:
-    assert_type(eqx.get_checks(), Literal["off", "eager", "always"])
+    assert_type(eqx.get_checks(), Literal["off", "eager", "warn", "always"])
     with eqx.checks("off"):
         pass
     previous = eqx.set_checks("always")

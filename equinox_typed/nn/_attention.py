@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, Bool, Inexact, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Inexact, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._jax_typed import finfo
@@ -43,14 +43,15 @@ def _lowest(dtype: Any) -> float:
 def dot_product_attention_weights(
     query: Inexact[Array, "q_seq qk_size"],
     key: Inexact[Array, "kv_seq qk_size"],
-    mask: Bool[Array, "q_seq kv_seq"] | None = None,
+    mask: Bool[Array, "q_seq kv_seq"] | Float[Array, "q_seq kv_seq"] | None = None,
 ) -> Inexact[Array, "q_seq kv_seq"]:
     """``softmax(query @ key.T / sqrt(qk_size))`` over the key axis, for one head.
 
     **Arguments:**
 
     - ``query``, ``key``: one head's queries and keys.
-    - ``mask``: where False, the query may not attend to the key (its weight is 0).
+    - ``mask``: where False (or 0 for a floating mask), the query may not attend to the
+      key (its weight is 0).
 
     The softmax runs in at least float32, so half-precision inputs stay accurate.
     """
@@ -68,7 +69,7 @@ def dot_product_attention(
     query: Inexact[Array, "q_seq qk_size"],
     key: Inexact[Array, "kv_seq qk_size"],
     value: Inexact[Array, "kv_seq vo_size"],
-    mask: Bool[Array, "q_seq kv_seq"] | None = None,
+    mask: Bool[Array, "q_seq kv_seq"] | Float[Array, "q_seq kv_seq"] | None = None,
     dropout: Dropout | None = None,
     *,
     dropout_key: PRNGKeyArray | None = None,
@@ -184,7 +185,9 @@ class MultiheadAttention(Module, strict=True):
         key_: Inexact[Array, "kv_seq key_size"],
         value: Inexact[Array, "kv_seq value_size"],
         mask: Bool[Array, "q_seq kv_seq"]
+        | Float[Array, "q_seq kv_seq"]
         | Bool[Array, "num_heads q_seq kv_seq"]
+        | Float[Array, "num_heads q_seq kv_seq"]
         | None = None,
         *,
         key: PRNGKeyArray | None = None,

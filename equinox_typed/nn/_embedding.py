@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax.random as jr
-from jaxtyping import Array, ArrayLike, Inexact, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Inexact, Integer, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._jax_typed import asarray
@@ -77,7 +77,7 @@ class Embedding(Module, strict=True):
 
     @checked_call
     def __call__(
-        self, x: Int[ArrayLike, ""], *, key: PRNGKeyArray | None = None
+        self, x: Integer[ArrayLike, ""], *, key: PRNGKeyArray | None = None
     ) -> Inexact[Array, " embedding_size"]:
         """**Arguments:** ``x``, a scalar integer index; ``key`` is ignored. Use
         ``jax.vmap`` to embed several indices. **Returns:** row ``x`` of the table."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import jax.random as jr
-from jaxtyping import Array, Inexact, PRNGKeyArray
+from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._checking import TypeCheckError
 from .._module import Module, field
@@ -77,11 +77,12 @@ class Linear(Module, strict=True):
 
     @checked_call
     def __call__(
-        self, x: Inexact[Array, "*in_features"], *, key: PRNGKeyArray | None = None
+        self, x: Num[Array, "*in_features"], *, key: PRNGKeyArray | None = None
     ) -> Inexact[Array, "*out_features"]:
         """**Arguments:**
 
-        - ``x``: shape ``(in_features,)``, or ``()`` when ``in_features="scalar"``.
+        - ``x``: shape ``(in_features,)``, or ``()`` when ``in_features="scalar"``;
+          integer inputs are promoted by the matrix product.
         - ``key``: ignored; accepted so every layer can be called the same way.
 
         **Returns:** shape ``(out_features,)``, or ``()`` when ``out_features="scalar"``.

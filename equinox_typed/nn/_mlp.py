@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import jax.tree_util as jtu
-from jaxtyping import Array, Inexact, PRNGKeyArray
+from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._checking import TypeCheckError, get_checks
@@ -226,7 +226,7 @@ class MLP(Module, strict=True):
 
     @checked_call
     def __call__(
-        self, x: Inexact[Array, "*in_size"], *, key: PRNGKeyArray | None = None
+        self, x: Num[Array, "*in_size"], *, key: PRNGKeyArray | None = None
     ) -> Inexact[Array, "*out_size"]:
         """**Arguments:**
 

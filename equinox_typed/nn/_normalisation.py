@@ -14,7 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, Float, Num, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._jax_typed import full
@@ -133,14 +133,15 @@ class LayerNorm(_AbstractShapeNorm, strict=True):
     @checked_call
     def __call__(
         self,
-        x: Float[Array, "*shape"],
+        x: Num[Array, "*shape"],
         state: State = NO_STATE,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
+    ) -> Num[Array, "*shape"] | tuple[Num[Array, "*shape"], State]:
         """**Arguments:**
 
-        - ``x``: one example, of shape ``shape``.
+        - ``x``: one example, of shape ``shape``; integer inputs are normalised in
+          floating point and returned in their own dtype (as Equinox does).
         - ``state``: optional; passed through unchanged (so the layer fits anywhere a
           stateful layer does).
         - ``key``: ignored.

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-from jaxtyping import Array, Inexact, PRNGKeyArray
+from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._module import Module, field
 from .._call_checks import checked_call
@@ -79,7 +79,7 @@ class GRUCell(Module, strict=True):
     @checked_call
     def __call__(
         self,
-        input: Inexact[Array, " input_size"],
+        input: Num[Array, " input_size"],
         hidden: Inexact[Array, " hidden_size"],
         *,
         key: PRNGKeyArray | None = None,
@@ -153,7 +153,7 @@ class LSTMCell(Module, strict=True):
     @checked_call
     def __call__(
         self,
-        input: Inexact[Array, " input_size"],
+        input: Num[Array, " input_size"],
         hidden: tuple[Inexact[Array, " hidden_size"], Inexact[Array, " hidden_size"]],
         *,
         key: PRNGKeyArray | None = None,

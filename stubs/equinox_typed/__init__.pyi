@@ -48,6 +48,7 @@ __all__ = [
     "Module",
     "Partial",
     "TypeCheckError",
+    "TypeCheckWarning",
     "apply_updates",
     "audit",
     "branched_error_if",
@@ -119,7 +120,7 @@ _S = TypeVar("_S", bound=ArrayLike)
 _P = ParamSpec("_P")
 _Q = ParamSpec("_Q")
 
-CheckMode: TypeAlias = Literal["off", "eager", "always"]
+CheckMode: TypeAlias = Literal["off", "eager", "warn", "always"]
 """When checks run: never, outside JAX traces only (the default), or also at trace time."""
 
 _TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
@@ -144,6 +145,10 @@ class TypeCheckError(TypeError):
 
     Also a ``jaxtyping.TypeCheckError``, so existing handlers for either keep working.
     """
+
+class TypeCheckWarning(UserWarning):
+    """Issued instead of raising ``TypeCheckError`` in checking mode ``"warn"``, once
+    per distinct violation, with the same message."""
 
 def get_checks() -> CheckMode:
     """The check mode in force in this thread/task: ``"off"``, ``"eager"`` (default) or

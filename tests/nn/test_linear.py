@@ -103,7 +103,7 @@ def test_linear_wrong_input_size_names_layer_argument_annotation_and_sizes(
     with raises_check_error(
         "Linear.__call__",
         "argument `x`",
-        "Inexact[Array, '*in_features']",
+        "Num[Array, '*in_features']",
         "f32[5]",
         "in_features=3",
         "out_features=4",

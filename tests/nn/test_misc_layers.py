@@ -146,7 +146,7 @@ def test_mlp_wrong_input_size(typechecker: str) -> None:
     with raises_check_error(
         "MLP.__call__",
         "argument `x`",
-        "Inexact[Array, '*in_size']",
+        "Num[Array, '*in_size']",
         "f32[3]",
         "in_size=2",
     ):
@@ -260,7 +260,7 @@ def test_embedding_initialisation_and_given_weight() -> None:
 
 def test_embedding_index_checks(typechecker: str) -> None:
     embedding = nn.Embedding(5, 3, key=KEY)
-    with raises_check_error("Embedding.__call__", "argument `x`", "i32[2]", "Int[Array, '']"):
+    with raises_check_error("Embedding.__call__", "argument `x`", "i32[2]", "Integer[Array, '']"):
         embedding(jnp.array([1, 2]))
     with pytest.raises(eqx.TypeCheckError, match=r"f32\[\]"):
         embedding(jnp.array(1.0))

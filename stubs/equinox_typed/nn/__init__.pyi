@@ -14,7 +14,7 @@ from typing_extensions import TypeVar
 
 from jax import Array
 from jax.typing import ArrayLike, DTypeLike
-from jaxtyping import Bool, Float, Int, PRNGKeyArray
+from jaxtyping import Bool, Float, Integer, Num, PRNGKeyArray
 
 from .. import Module
 
@@ -194,7 +194,7 @@ class Linear(Module):
         key: PRNGKeyArray,
     ) -> None: ...
     def __call__(
-        self, x: Float[Array, "in_features"], *, key: PRNGKeyArray | None = None
+        self, x: Num[Array, "in_features"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "out_features"]: ...
 
 class Identity(Module):
@@ -278,7 +278,7 @@ class MLP(Module):
         """Raise ``TypeCheckError`` unless the layers fit together (sizes chain from
         ``in_size`` to ``out_size``); also run at construction and on every call."""
     def __call__(
-        self, x: Float[Array, "in_size"], *, key: PRNGKeyArray | None = None
+        self, x: Num[Array, "in_size"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "out_size"]: ...
 
 class PReLU(Module):
@@ -323,7 +323,7 @@ class GRUCell(Module):
     ) -> None: ...
     def __call__(
         self,
-        input: Float[Array, "input_size"],
+        input: Num[Array, "input_size"],
         hidden: Float[Array, "hidden_size"],
         *,
         key: PRNGKeyArray | None = None,
@@ -355,7 +355,7 @@ class LSTMCell(Module):
     ) -> None: ...
     def __call__(
         self,
-        input: Float[Array, "input_size"],
+        input: Num[Array, "input_size"],
         hidden: tuple[Float[Array, "hidden_size"], Float[Array, "hidden_size"]],
         *,
         key: PRNGKeyArray | None = None,
@@ -381,7 +381,7 @@ class Embedding(Module):
         key: PRNGKeyArray | None = None,
     ) -> None: ...
     def __call__(
-        self, x: Int[Array, ""] | int, *, key: PRNGKeyArray | None = None
+        self, x: Integer[Array, ""] | int, *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "embedding_size"]: ...
 
 class MultiheadAttention(Module):
@@ -447,7 +447,11 @@ class MultiheadAttention(Module):
         query: Float[Array, "q_seq q_size"],
         key_: Float[Array, "kv_seq k_size"],
         value: Float[Array, "kv_seq v_size"],
-        mask: None | Bool[Array, "q_seq kv_seq"] | Bool[Array, "num_heads q_seq kv_seq"] = None,
+        mask: None
+        | Bool[Array, "q_seq kv_seq"]
+        | Float[Array, "q_seq kv_seq"]
+        | Bool[Array, "num_heads q_seq kv_seq"]
+        | Float[Array, "num_heads q_seq kv_seq"] = None,
         *,
         key: PRNGKeyArray | None = None,
         inference: bool | None = None,
@@ -873,12 +877,12 @@ class LayerNorm(Module):
     ) -> None: ...
     @overload
     def __call__(
-        self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
-    ) -> Float[Array, "*shape"]: ...
+        self, x: Num[Array, "*shape"], *, key: PRNGKeyArray | None = None
+    ) -> Num[Array, "*shape"]: ...
     @overload
     def __call__(
-        self, x: Float[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Float[Array, "*shape"], State]: ...
+        self, x: Num[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Num[Array, "*shape"], State]: ...
 
 class RMSNorm(Module):
     """Divide by the root-mean-square over the trailing ``shape``, then apply the
