@@ -290,7 +290,8 @@ def _elements_match(value: Any, hint: Any) -> bool:
             return all(_beartype_matches(item, args[0]) for item in items)
         return all(map(_beartype_matches, items, args))
     if origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
-        entries = cast("dict[Any, Any]", value).items()
+        mapping: dict[Any, Any] = value
+        entries = mapping.items()
         key_hint, value_hint = args
         return all(
             _beartype_matches(k, key_hint) and _beartype_matches(v, value_hint)
@@ -409,8 +410,8 @@ def value_key(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return (kind, tuple(map(value_key, cast("Sequence[Any]", value))))
     if isinstance(value, dict):
-        entries = cast("dict[Any, Any]", value).items()
-        return (kind, tuple([(value_key(k), value_key(v)) for k, v in entries]))
+        mapping: dict[Any, Any] = value
+        return (kind, tuple([(value_key(k), value_key(v)) for k, v in mapping.items()]))
     if isinstance(value, (set, frozenset)):
         return (kind, frozenset(map(value_key, cast("set[Any]", value))))
     if isinstance(value, np.generic):
@@ -581,7 +582,8 @@ def _kind_of_array(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return "(numpy)"
     if isinstance(value, np.generic):
-        return f" (a NumPy scalar, np.{type(value).__name__}, not an array)"
+        kind: type = type(cast(object, value))
+        return f" (a NumPy scalar, np.{kind.__name__}, not an array)"
     if isinstance(value, jax.Array):  # concrete or traced
         return ""
     return f" (a {type(value).__qualname__}, not an array)"
@@ -597,7 +599,7 @@ def describe_value(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     if isinstance(value, (list, tuple, dict, set, frozenset)):
-        size = len(cast("Sized", value))
+        size = len(cast("Sized", cast(object, value)))
         return f"{type(value).__name__} of {size}: {text}"
     return f"{type(value).__name__} {text}"
 
@@ -754,7 +756,7 @@ def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
     elif not args or not isinstance(value, _WALKED):
         return
     elif origin is tuple and isinstance(value, tuple):
-        items = cast("tuple[Any, ...]", value)
+        items: tuple[Any, ...] = value
         if len(args) == 2 and args[1] is Ellipsis:
             element_hints: Sequence[Any] = [args[0]] * len(items)
         elif len(args) == len(items):
@@ -764,7 +766,8 @@ def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
         for i, (item, item_hint) in enumerate(zip(items, element_hints)):
             yield f"[{i}]", item, item_hint
     elif origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
-        for key, item in cast("dict[Any, Any]", value).items():
+        mapping: dict[Any, Any] = value
+        for key, item in mapping.items():
             yield f"[{key!r}]", item, args[1]
     elif origin in _SEQUENCE_ORIGINS and isinstance(value, (list, tuple)):
         for i, item in enumerate(cast("list[Any]", value)):

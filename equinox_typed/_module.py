@@ -639,8 +639,12 @@ def _unresolved_field_hints(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
     unresolved: dict[str, Any] = {}
     for annotations, globalns, localns in _class_annotations(cls):
         # Strict classes resolved theirs at creation, where local names were in scope.
-        done, failed = localns.get("_eqx_strict_hints"), {}
-        if not isinstance(done, dict):
+        strict_hints: Any = localns.get("_eqx_strict_hints")
+        done: dict[str, Any]
+        failed: dict[str, Any] = {}
+        if isinstance(strict_hints, dict):
+            done = strict_hints
+        else:
             done, failed = resolve_each(annotations, globalns, localns)
         for name in done:
             unresolved.pop(name, None)

@@ -60,14 +60,16 @@ def _first_array(value: Any, path: str) -> tuple[str, Any] | None:
     if _OPAQUE and isinstance(value, tuple(_OPAQUE)):
         return None
     if isinstance(value, _ARRAYS):
-        return path, value
+        array: Any = value
+        return path, array
     if isinstance(value, (tuple, list)):
         for i, item in enumerate(cast("list[Any]", value)):
             found = _first_array(item, f"{path}[{i}]")
             if found is not None:
                 return found
     elif isinstance(value, dict):
-        for key, item in cast("dict[Any, Any]", value).items():
+        mapping: dict[Any, Any] = value
+        for key, item in mapping.items():
             found = _first_array(item, f"{path}[{key!r}]")
             if found is not None:
                 return found
@@ -107,7 +109,8 @@ def shapeless_array_path(hint: Any, value: Any, path: str = "") -> tuple[str, An
             if found is not None:
                 return found
     elif origin in _MAPPINGS and isinstance(value, dict) and len(args) == 2:
-        for key, item in cast("dict[Any, Any]", value).items():
+        mapping: dict[Any, Any] = value
+        for key, item in mapping.items():
             found = shapeless_array_path(args[1], item, f"{path}[{key!r}]")
             if found is not None:
                 return found
