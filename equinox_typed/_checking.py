@@ -290,7 +290,7 @@ def _elements_match(value: Any, hint: Any) -> bool:
             return all(_beartype_matches(item, args[0]) for item in items)
         return all(map(_beartype_matches, items, args))
     if origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
-        mapping: dict[Any, Any] = value
+        mapping = cast("dict[Any, Any]", cast(object, value))
         entries = mapping.items()
         key_hint, value_hint = args
         return all(
@@ -410,7 +410,7 @@ def value_key(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return (kind, tuple(map(value_key, cast("Sequence[Any]", value))))
     if isinstance(value, dict):
-        mapping: dict[Any, Any] = value
+        mapping = cast("dict[Any, Any]", cast(object, value))
         return (kind, tuple([(value_key(k), value_key(v)) for k, v in mapping.items()]))
     if isinstance(value, (set, frozenset)):
         return (kind, frozenset(map(value_key, cast("set[Any]", value))))
@@ -600,7 +600,7 @@ def describe_value(value: Any) -> str:
         text = text[:57] + "..."
     if isinstance(value, (list, tuple, dict, set, frozenset)):
         size = len(cast("Sized", cast(object, value)))
-        return f"{type(value).__name__} of {size}: {text}"
+        return f"{type(cast(object, value)).__name__} of {size}: {text}"
     return f"{type(value).__name__} {text}"
 
 
@@ -756,7 +756,7 @@ def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
     elif not args or not isinstance(value, _WALKED):
         return
     elif origin is tuple and isinstance(value, tuple):
-        items: tuple[Any, ...] = value
+        items = cast("tuple[Any, ...]", cast(object, value))
         if len(args) == 2 and args[1] is Ellipsis:
             element_hints: Sequence[Any] = [args[0]] * len(items)
         elif len(args) == len(items):
@@ -766,7 +766,7 @@ def _element_hints(value: Any, hint: Any) -> Iterator[tuple[str, Any, Any]]:
         for i, (item, item_hint) in enumerate(zip(items, element_hints)):
             yield f"[{i}]", item, item_hint
     elif origin in _MAPPING_ORIGINS and isinstance(value, dict) and len(args) == 2:
-        mapping: dict[Any, Any] = value
+        mapping = cast("dict[Any, Any]", cast(object, value))
         for key, item in mapping.items():
             yield f"[{key!r}]", item, args[1]
     elif origin in _SEQUENCE_ORIGINS and isinstance(value, (list, tuple)):

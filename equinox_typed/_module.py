@@ -643,7 +643,7 @@ def _unresolved_field_hints(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
         done: dict[str, Any]
         failed: dict[str, Any] = {}
         if isinstance(strict_hints, dict):
-            done = strict_hints
+            done = cast("dict[str, Any]", cast(object, strict_hints))
         else:
             done, failed = resolve_each(annotations, globalns, localns)
         for name in done:

@@ -60,15 +60,14 @@ def _first_array(value: Any, path: str) -> tuple[str, Any] | None:
     if _OPAQUE and isinstance(value, tuple(_OPAQUE)):
         return None
     if isinstance(value, _ARRAYS):
-        array: Any = value
-        return path, array
+        return path, cast(object, value)
     if isinstance(value, (tuple, list)):
         for i, item in enumerate(cast("list[Any]", value)):
             found = _first_array(item, f"{path}[{i}]")
             if found is not None:
                 return found
     elif isinstance(value, dict):
-        mapping: dict[Any, Any] = value
+        mapping = cast("dict[Any, Any]", cast(object, value))
         for key, item in mapping.items():
             found = _first_array(item, f"{path}[{key!r}]")
             if found is not None:
@@ -109,7 +108,7 @@ def shapeless_array_path(hint: Any, value: Any, path: str = "") -> tuple[str, An
             if found is not None:
                 return found
     elif origin in _MAPPINGS and isinstance(value, dict) and len(args) == 2:
-        mapping: dict[Any, Any] = value
+        mapping = cast("dict[Any, Any]", cast(object, value))
         for key, item in mapping.items():
             found = shapeless_array_path(args[1], item, f"{path}[{key!r}]")
             if found is not None:
