@@ -642,6 +642,11 @@ def array_hints_in(hint: Any) -> Iterator[Any]:
     if _is_array_annotation(hint):
         yield hint
         return
+    # jaxtyping's `PyTree[X]` keeps its leaf annotation out of `get_args`.
+    leaftype: object = getattr(hint, "leaftype", None)
+    if leaftype is not None and isinstance(hint, type) and issubclass(hint, jaxtyping.PyTree):
+        yield from array_hints_in(leaftype)
+        return
     for arg in get_args(hint):
         yield from array_hints_in(arg)
 

@@ -125,3 +125,20 @@ def test_strict_module_refuses_arrays_without_shape(field: str, value: Any, wher
     assert "f32[3]" in message or "f32[2]" in message
     LooseHolder(extra=value)  # not strict: allowed
 
+
+
+def test_strict_accepts_arrays_under_a_shaped_pytree_annotation() -> None:
+    """`PyTree[Shaped[Array, "..."]]` says "arrays" (jaxtyping keeps the leaf annotation
+    out of `get_args`), so a strict Module may hold arrays there; `Any` still may not."""
+    from jaxtyping import PyTree, Shaped
+
+    class Holder(eqx.Module, strict=True):
+        tree: PyTree[Shaped[Array, "..."]]
+
+    Holder({"a": jnp.zeros(2), "b": [jnp.ones((3, 1))]})
+
+    class Loose(eqx.Module, strict=True):
+        tree: Any
+
+    with pytest.raises(eqx.TypeCheckError, match="gives it no shape/dtype"):
+        Loose(jnp.zeros(2))

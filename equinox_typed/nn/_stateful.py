@@ -16,6 +16,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import jax.numpy as jnp
 import jax.tree_util as jtu
+from jaxtyping import Array, PyTree, Shaped
 
 from .._checking import describe_value
 from .._pretty import dtype_code
@@ -62,8 +63,9 @@ class StateIndex(Module, Generic[_Value], strict=True):
 
     # Static, so the marker is part of the tree structure and survives jit/vmap/pickle.
     marker: _Marker = field(static=True)
-    # Any PyTree: the value is checked against itself by State.set, not by annotation.
-    init: Any
+    # Any PyTree of arrays, of any shapes and dtypes: later values are checked against
+    # it by State.set. Annotated as arrays so that strict checks know they are meant.
+    init: PyTree[Shaped[Array, "..."]]
 
     def __init__(self, init: _Value) -> None:
         self.marker = _Marker(uuid.uuid4().int)
