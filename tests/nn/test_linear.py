@@ -171,10 +171,10 @@ def test_checked_call_is_memoised_by_signature(monkeypatch: pytest.MonkeyPatch) 
     calls: list[str] = []
     original = _checking.check_items
 
-    def counting(owner: str, items: Any, what: str = "field") -> None:
+    def counting(owner: str, items: Any, what: str = "field", *rest: Any) -> None:
         if owner == "Linear.__call__":  # not the construction checks
             calls.append(what)
-        original(owner, items, what)
+        original(owner, items, what, *rest)
 
     monkeypatch.setattr(_checking, "check_items", counting)
     linear = nn.Linear(3, 4, key=KEY)
