@@ -103,7 +103,7 @@ def test_forward_pass_breaking_at_the_fourth_layer(models: Path) -> None:
     assert [c[-1] for c in calls] == ["ok", "ok", "ok", "failed"]
     assert "[call] .layers[3]" in result.stdout
     assert "first fails in the call of Linear at `.layers[3]`" in result.stdout
-    assert "expected: Inexact[Array, '*in_features']" in result.stdout
+    assert "expected: Num[Array, '*in_features']" in result.stdout
     assert "got:      f32[8]" in result.stdout
 
 
