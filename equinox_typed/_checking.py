@@ -637,6 +637,10 @@ def _short_array_name(match: re.Match[str]) -> str:
     return "np.ndarray" if "numpy" in match.group(0) else "Array"
 
 
+# jaxtyping's PyTree, read through getattr: its class is untyped for pyright.
+_PYTREE: Final[type] = getattr(jaxtyping, "PyTree")
+
+
 def array_hints_in(hint: Any) -> Iterator[Any]:
     """Every jaxtyping array annotation nested anywhere inside ``hint``."""
     if _is_array_annotation(hint):
@@ -644,7 +648,7 @@ def array_hints_in(hint: Any) -> Iterator[Any]:
         return
     # jaxtyping's `PyTree[X]` keeps its leaf annotation out of `get_args`.
     leaftype: object = getattr(hint, "leaftype", None)
-    if leaftype is not None and isinstance(hint, type) and issubclass(hint, jaxtyping.PyTree):
+    if leaftype is not None and isinstance(hint, type) and issubclass(hint, _PYTREE):
         yield from array_hints_in(leaftype)
         return
     for arg in get_args(hint):

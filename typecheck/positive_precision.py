@@ -18,7 +18,7 @@ def check_string_options(key: PRNGKeyArray) -> None:
     nn.Conv1d(3, 4, 3, padding=[(1, 0)], key=key)
     up = nn.ConvTranspose2d(3, 4, 3, padding="SAME", padding_mode="circular", key=key)
     assert_type(up.padding_mode, Literal["ZEROS", "CIRCULAR"])
-    assert_type(nn.BatchNorm(3, "batch", mode="ema").mode, Literal["ema", "batch", "legacy"])
+    assert_type(nn.BatchNorm(3, "batch", mode="ema").mode, Literal["ema", "batch"])
 
 
 def check_sequential(x: Array, key: PRNGKeyArray) -> None:

@@ -12,16 +12,22 @@ import abc
 import dataclasses
 import uuid
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeAlias, TypeVar, cast
 
 import jax.numpy as jnp
 import jax.tree_util as jtu
-from jaxtyping import Array, PyTree, Shaped
 
 from .._checking import describe_value
 from .._pretty import dtype_code
 from .._jax_typed import keystr, register_pytree_with_keys, tree_flatten, tree_flatten_with_path
 from .._module import Module, field
+
+if TYPE_CHECKING:
+    _ArrayTree: TypeAlias = Any
+else:  # what the run-time checks read: a PyTree of arrays of any shape and dtype
+    from jaxtyping import Array, PyTree, Shaped
+
+    _ArrayTree = PyTree[Shaped[Array, "..."]]
 
 __all__ = ["State", "StateIndex", "StatefulLayer", "make_with_state"]
 
@@ -65,7 +71,7 @@ class StateIndex(Module, Generic[_Value], strict=True):
     marker: _Marker = field(static=True)
     # Any PyTree of arrays, of any shapes and dtypes: later values are checked against
     # it by State.set. Annotated as arrays so that strict checks know they are meant.
-    init: PyTree[Shaped[Array, "..."]]
+    init: _ArrayTree
 
     def __init__(self, init: _Value) -> None:
         self.marker = _Marker(uuid.uuid4().int)

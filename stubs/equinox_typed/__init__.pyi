@@ -975,7 +975,6 @@ class Enumeration(metaclass=_EnumerationMeta):
 def clear_caches() -> None:
     """Empty every cache of this library (compiled functions, check memos and plans) and
     JAX's."""
-=======
 # Auditing (runtime: _audit.py).
 
 def audit(
