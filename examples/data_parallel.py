@@ -188,6 +188,10 @@ def sharded_checkpoint(model: eqx.nn.MLP, directory: Path, batch: tuple[Array, A
     print(f"saved from a mesh of {NUM_DEVICES}, restored onto {dict(mesh.shape)}: "
           f"layers[0].weight per device {tuple(weight.addressable_shards[0].data.shape)}, spec {weight.sharding.spec}")
     print(f"restored parameters equal the saved ones: {same}")
+    # The restored model audited: every parameter against its annotation (global shapes),
+    # and one example's forward pass traced abstractly.
+    report = eqx.audit(restored, inputs=f"f32[{IN_SIZE}]")
+    print(report)
     loss_before = float(eqx.filter_jit(loss_fn)(model, *batch))
     loss_after = float(eqx.filter_jit(loss_fn)(restored, *batch))
     print(f"loss before saving {loss_before:.6f}, after restoring {loss_after:.6f}")

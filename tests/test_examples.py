@@ -59,9 +59,22 @@ def test_train_digits_reaches_its_accuracy_and_writes_the_plot(tmp_path: Path) -
     out = _run("examples/train_digits.py", "--quick", "--out", str(tmp_path), timeout=600)
     assert "digits: 1437 training and 360 held-out 8x8 images" in out
     assert "trained 200 steps (batch 64)" in out
+    # The audit before training: the hand-written layer's fields with their bindings, and
+    # one batch's shapes through the forward pass.
+    assert re.search(r"\.out_weight +DigitsCNN +Float\[Array, 'num_classes hidden_size'\] +f32\[10,64\] +hidden_size=64, num_classes=10 +ok", out), out
+    assert re.search(r"\(root\) +DigitsCNN +f32\[64,8,8\] +f32\[64,10\] +ok", out), out
+    assert re.search(r"\.pool +MaxPool2d +f32\[32,8,8\] +f32\[32,4,4\] +ok", out), out
+    assert "OK: no violations" in out
     # Chance is 10%; the full run reaches 99% (README), the quick one well over 90%.
     accuracy = _number(r"held-out accuracy ([0-9.]+)", out)
     assert accuracy >= 0.93, out
+    # The checkpoint reloaded into an abstract skeleton scores exactly the same.
+    checkpoint = tmp_path / "digits_cnn.eqx"
+    assert checkpoint.stat().st_size > 38_282 * 4
+    reloaded = _number(r"reloaded into an abstract skeleton, held-out accuracy ([0-9.]+)", out)
+    assert reloaded == accuracy, out
+    # Nothing is left over from the atomic write (its temporary file is renamed).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "digits_cnn.eqx"]
     plot = tmp_path / "curves.png"
     assert f"wrote loss and accuracy curves to {plot.resolve()}" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
@@ -138,6 +151,9 @@ def test_data_parallel_matches_single_device_and_restores_on_a_new_layout() -> N
     assert "got:      f32[1024,17]" in caught and "bindings: in_features=16, out_features=1024" in caught
     assert "restored onto {'data': 2, 'model': 4}: layers[0].weight per device (256, 16)" in out
     assert "restored parameters equal the saved ones: True" in out
+    # eqx.audit of the restored model: global shapes, and a clean verdict.
+    assert re.search(r"\.layers\[1\]\.weight +Linear .* f32\[1024,1024\] +in_features=1024, out_features=1024 +ok", out), out
+    assert "OK: no violations (6 arrays, 4 calls checked)" in out
     before, after = re.search(r"loss before saving ([0-9.]+), after restoring ([0-9.]+)", out).groups()  # type: ignore[union-attr]
     assert before == after
 
