@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The supported-versions matrix: the fast part of the test suite (everything outside
-# tests/nn that is not marked slow) in a fresh virtual environment per row, so that every
+# tests/nn and the example scripts' tests, not marked slow) in a fresh virtual environment per row, so that every
 # range pyproject.toml declares is tested at both ends. .ci/run runs it after the full
 # suite; run one row by name: `bash scripts/matrix.sh oldest`.
 #
@@ -68,7 +68,7 @@ from importlib.metadata import version
 names = ('jax', 'jaxlib', 'jaxtyping', 'beartype', 'typeguard', 'numpy')
 print('    python', sys.version.split()[0], *(f'{n} {version(n)}' for n in names))"
     (cd "$ROOT" && "$venv/bin/python" -m pytest -n 2 -q -p no:cacheprovider \
-        --ignore=tests/nn -m "not slow")
+        --ignore=tests/nn --ignore=tests/test_examples.py -m "not slow")
 }
 
 PHASES=(install test)
