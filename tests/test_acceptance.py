@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.experimental
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -63,7 +64,9 @@ def test_numpy_dtypes_read_as_jax_converts_them(typechecker: str) -> None:
         x: Float32[Array, " n"]
 
     Exact(np.zeros(3, np.float64))
-    with jax.enable_x64(True):
+    # The context manager moved from jax.experimental to jax in JAX 0.5.
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64
+    with enable_x64(True):
         message = _message(lambda: Exact(np.zeros(3, np.float64)))
     assert "f64[3](numpy)" in message
 

@@ -66,10 +66,24 @@ def test_compare_names_ratios_that_got_worse() -> None:
     assert report.compare(results(1.5), results(1.0)) == []
 
 
-def _inner_jaxpr(closed: Any) -> str:
-    """The jaxpr a jit call compiles: the body of the single ``jit``/``pjit`` equation."""
+def _program(jaxpr: Any) -> list[Any]:
+    """Every equation's primitive and output types, nested jaxprs included, in order: the
+    program itself, without the names that JAX versions print differently."""
+    out: list[Any] = []
+    for eqn in jaxpr.eqns:
+        out.append((eqn.primitive.name, tuple(str(v.aval) for v in eqn.outvars)))
+        for value in eqn.params.values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(item, "jaxpr", item)
+                if hasattr(inner, "eqns"):
+                    out.append(_program(inner))
+    return out
+
+
+def _inner_jaxpr(closed: Any) -> list[Any]:
+    """The program a jit call compiles: the body of the single ``jit``/``pjit`` equation."""
     (eqn,) = closed.jaxpr.eqns
-    return str(eqn.params["jaxpr"])
+    return _program(eqn.params["jaxpr"].jaxpr)
 
 
 @pytest.mark.parametrize("depth", [2, 8])
