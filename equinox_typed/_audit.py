@@ -9,12 +9,16 @@ The audit has two parts, the second optional:
    (``jax.ShapeDtypeStruct``, what ``filter_eval_shape`` builds) are checked inside an
    abstract trace, where they are arrays of their shape and dtype.
 2. **Forward pass** (``inputs=``): see :mod:`equinox_typed._audit_calls`.
+3. **Checkpoint** (``checkpoint=``): the file's records against the tree's leaves, by
+   their ``.npy`` headers alone (:func:`equinox_typed._serialisation.diff_checkpoint`),
+   so an abstract tree is compared without loading or allocating anything.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -34,6 +38,7 @@ from ._eval_shape import filter_eval_shape
 from ._filters import ARRAY_TYPES, combine, partition
 from ._jax_typed import eval_shape, keystr, tree_flatten, tree_flatten_with_path
 from ._module import Module, module_check_items
+from ._serialisation import PathOrFile, checkpoint_path, diff_checkpoint
 from ._shape_spec import parse_shape_spec, summarise
 
 __all__ = ["audit", "build_tree", "is_factory"]
@@ -217,14 +222,28 @@ def _parse_specs(item: Any) -> Any:
     )
 
 
+def _checkpoint_name(checkpoint: PathOrFile) -> str:
+    if isinstance(checkpoint, str | os.PathLike):
+        return os.fspath(checkpoint_path(checkpoint))
+    name = getattr(checkpoint, "name", None)
+    return name if isinstance(name, str) else "(file object)"
+
+
+def _checkpoint_violations(checkpoint: PathOrFile, tree: Any) -> list[Violation]:
+    """Every difference between the checkpoint file and ``tree``, one violation each,
+    at the key path of the leaf (``"<end>"`` for records after the last leaf)."""
+    return [Violation("checkpoint", d.path, d.message) for d in diff_checkpoint(checkpoint, tree)]
+
+
 def audit(
     tree_or_factory: Any,
     *,
     inputs: Any = None,
+    checkpoint: PathOrFile | None = None,
     strict: bool = False,
     abstract: bool | None = None,
 ) -> AuditReport:
-    """Audit a model's fields and forward pass without allocating it.
+    """Audit a model's fields, forward pass and checkpoint without allocating it.
 
     **Arguments:**
 
@@ -238,19 +257,25 @@ def audit(
       or a spec string such as ``"f32[32,784]"``. ``__call__`` is traced abstractly in
       the ``"always"`` checking mode, recording one row per Module call; the first
       failure is reported at the innermost call where it happened.
+    - ``checkpoint``: a file written by :func:`tree_serialise_leaves` (a path, or a
+      binary file object at its first record), compared leaf by leaf with the tree
+      through the records' headers, without loading it: each missing or extra leaf and
+      each shape or dtype difference is a ``"checkpoint"`` violation at its key path.
     - ``strict``: also report array fields whose annotation gives no shape or dtype.
     - ``abstract``: ``False`` to call the factory for real.
 
     **Returns:** an :class:`AuditReport`; it never raises for what it finds.
 
     **Raises:** whatever the factory raises; ``ValueError`` for a malformed input spec;
-    ``TypeError`` for ``inputs`` without a callable Module.
+    ``TypeError`` for ``inputs`` without a callable Module; ``OSError`` for a
+    checkpoint file that cannot be opened (a path without a suffix gets ``.eqx``).
 
     ```python
     report = eqx.audit(lambda: MLP(784, 10, 256, 3, key=jax.random.key(0)),
                        inputs="f32[784]")
     print(report)          # tables, totals and a verdict
     assert report.ok, report.violations
+    eqx.audit(make_model, checkpoint="model.eqx").violations  # what would not load
     ```
     """
     tree = build_tree(tree_or_factory, abstract)
@@ -262,6 +287,8 @@ def audit(
                 f"{type(tree).__qualname__}; audit the Module itself"
             )
         args = _input_values(inputs)
+    # Read first: an unreadable file is an error of the call, raised before any work.
+    stored = [] if checkpoint is None else _checkpoint_violations(checkpoint, tree)
     walk = _audit_fields(tree, strict)
     violations = list(walk.violations)
     calls: tuple[Any, ...] = ()
@@ -272,7 +299,8 @@ def audit(
     return AuditReport(
         rows=tuple(walk.rows),
         calls=calls,
-        violations=tuple(violations),
+        violations=(*violations, *stored),
         totals=walk.totals(),
         inputs=None if args is None else tuple(summarise(a) for a in args),
+        checkpoint=None if checkpoint is None else _checkpoint_name(checkpoint),
     )

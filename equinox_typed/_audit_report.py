@@ -159,7 +159,8 @@ class AuditReport:
     - ``rows``: one :class:`LeafRow` per array leaf, in tree order.
     - ``calls``: one :class:`CallRow` per Module call of the forward pass (empty
       without ``inputs``).
-    - ``violations``: every :class:`Violation`, fields first.
+    - ``violations``: every :class:`Violation`: the fields', then the forward pass's,
+      then the checkpoint's.
     - ``totals``: :class:`Totals`.
     - ``inputs``: the input specs of the forward pass (``None`` when none ran).
     - ``checkpoint``: the checkpoint compared (``None`` when none was).

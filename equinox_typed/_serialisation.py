@@ -31,6 +31,7 @@ from ._pretty import array_summary, dtype_code
 __all__ = [
     "CheckpointDifference",
     "CheckpointError",
+    "checkpoint_path",
     "default_deserialise_filter_spec",
     "default_serialise_filter_spec",
     "diff_checkpoint",
@@ -379,8 +380,9 @@ def _walk(filter_spec: Any, tree: Any, is_leaf: Callable[[Any], bool] | None) ->
 # --------------------------------------------------------------------------------------
 
 
-def _with_suffix(path: str | os.PathLike[str]) -> pathlib.Path:
-    # As in Equinox: a path without a suffix gets ".eqx".
+def checkpoint_path(path: str | os.PathLike[str]) -> pathlib.Path:
+    """The file a checkpoint path names: as in Equinox, a path without a suffix gets
+    ``.eqx`` (``checkpoint_path("model")`` is ``Path("model.eqx")``)."""
     p = pathlib.Path(path)
     return p.with_suffix(".eqx") if p.suffix == "" else p
 
@@ -456,7 +458,7 @@ def tree_serialise_leaves(
                 raise
 
     if _is_path(path_or_file):
-        with _atomic_writer(_with_suffix(path_or_file)) as f:  # type: ignore[arg-type]
+        with _atomic_writer(checkpoint_path(path_or_file)) as f:  # type: ignore[arg-type]
             write_all(f)
     else:
         write_all(path_or_file)
@@ -467,7 +469,7 @@ def _reader(path_or_file: PathOrFile) -> Generator[tuple[SupportsReadSeek, str, 
     """The file, a name for messages, and whether the tree owns the whole file (a
     path: trailing records are extra; a file object may hold more after the tree)."""
     if _is_path(path_or_file):
-        path = _with_suffix(path_or_file)  # type: ignore[arg-type]
+        path = checkpoint_path(path_or_file)  # type: ignore[arg-type]
         with open(path, "rb") as f:
             yield f, f"'{path}'", True
     else:

@@ -1,15 +1,16 @@
 """``python -m equinox_typed.check``: audit models from the command line (and in CI).
 
 ```
-python -m equinox_typed.check TARGET [TARGET ...] [--input SPEC ...] [--strict]
-                              [--concrete] [--format text|json] [--traceback]
+python -m equinox_typed.check TARGET [TARGET ...] [--input SPEC ...] [--checkpoint FILE]
+                              [--strict] [--concrete] [--format text|json] [--traceback]
 ```
 
 Each TARGET is a file path or dotted module name, optionally with ``:NAME`` (see
 :mod:`equinox_typed._audit_targets`); each Module found is audited with
 :func:`equinox_typed.audit`. Exit status: 0 when everything holds, 1 when a violation is
-found, 2 for a usage error or a target that cannot be imported or built (one line on
-standard error naming the target and the cause; the traceback with ``--traceback``).
+found, 2 for a usage error (an unreadable ``--checkpoint`` file included) or a target
+that cannot be imported or built (one line on standard error naming the target and the
+cause; the traceback with ``--traceback``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ._audit import audit, build_tree, is_factory
 from ._audit_report import AuditReport
 from ._audit_targets import Candidate, TargetError, resolve_target
 from ._audit_text import print_report_rich, render_report
+from ._serialisation import checkpoint_path
 from ._shape_spec import parse_shape_spec
 
 __all__ = ["CLI_SCHEMA", "main"]
@@ -67,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="an input of a forward pass, e.g. f32[32,784]; repeat for each positional "
         "argument of __call__",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="a file written by tree_serialise_leaves, compared leaf by leaf with each "
+        "audited model (by the records' headers: nothing is loaded)",
     )
     parser.add_argument(
         "--strict", action="store_true", help="report array fields without shape/dtype"
@@ -126,6 +134,7 @@ class _Run:
             report = audit(
                 tree,
                 inputs=self.args.inputs,
+                checkpoint=self.args.checkpoint,
                 strict=self.args.strict,
             )
         except Exception as error:
@@ -160,6 +169,17 @@ class _Run:
             if fancy and _print_rich(report, self.out, title):
                 continue
             print(render_report(report, colour=fancy, title=title), file=self.out)
+
+
+def _unreadable(checkpoint: str) -> str | None:
+    """Why the checkpoint file cannot be read (one line), or None when it can."""
+    path = checkpoint_path(checkpoint)
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        return f"--checkpoint {path}: cannot read it: {error.strerror or error}"
+    return None
 
 
 def _first_line(error: BaseException) -> str:
@@ -197,7 +217,13 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None, err: IO[
         args = _parser().parse_args(argv)
     except SystemExit as exit_:  # argparse: usage errors (2) and --help (0)
         return exit_.code if isinstance(exit_.code, int) else _EXIT_ERROR
-    run = _Run(args, sys.stdout if out is None else out, sys.stderr if err is None else err)
+    errors = sys.stderr if err is None else err
+    # Checked once, before any target is imported: the same file serves every target.
+    problem = None if args.checkpoint is None else _unreadable(args.checkpoint)
+    if problem is not None:
+        print(f"error: {problem}", file=errors)
+        return _EXIT_ERROR
+    run = _Run(args, sys.stdout if out is None else out, errors)
     for target in args.targets:
         run.target(target)
     run.print()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
+from typing import Any
 
 import equinox as reference_eqx
 import jax
@@ -260,6 +262,123 @@ def test_inputs_need_a_callable_module_and_valid_specs() -> None:
         eqx.audit((_net(), _net()), inputs="f32[4]")
     with pytest.raises(ValueError, match=r"input spec 'f32\[4,x\]': size 'x' is not"):
         eqx.audit(_net(), inputs="f32[4,x]")
+
+
+# ---------------------------------------------------------------------------------------
+# Checkpoints.
+
+
+def _linear(out_features: int = 4, *, use_bias: bool = True, dtype: object = None) -> eqx.nn.Linear:
+    return eqx.nn.Linear(3, out_features, use_bias=use_bias, dtype=dtype, key=jax.random.key(0))
+
+
+def _reference_loads(path: Path, like: eqx.nn.Linear) -> bool:
+    """Whether Equinox loads the file into the same layer (made concrete)."""
+    reference = reference_eqx.nn.Linear(
+        3, like.out_features, use_bias=like.use_bias, dtype=like.weight.dtype, key=jax.random.key(0)
+    )
+    try:
+        reference_eqx.tree_deserialise_leaves(path, reference)
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_matching_checkpoint_is_ok_abstract_or_concrete(tmp_path: Path) -> None:
+    path = tmp_path / "model.eqx"
+    eqx.tree_serialise_leaves(path, _mlp())
+    for tree in (_mlp, _mlp()):
+        report = eqx.audit(tree, checkpoint=path)
+        assert report.ok, report.violations
+        assert report.checkpoint == str(path)
+    # A path without a suffix names the `.eqx` file, as for tree_deserialise_leaves.
+    assert eqx.audit(_mlp, checkpoint=tmp_path / "model").checkpoint == str(path)
+    text = str(eqx.audit(_mlp, checkpoint=path))
+    assert f"Checkpoint: {path} (compared leaf by leaf)" in text
+    assert text.splitlines()[-1] == "OK: no violations (6 arrays, checkpoint checked)"
+
+
+@pytest.mark.parametrize(
+    ("saved", "audited", "expected"),
+    [
+        (
+            {},
+            {"out_features": 5},
+            [
+                (".weight", ".weight: shape differs: expected f32[5,3], got f32[4,3]"),
+                (".bias", ".bias: shape differs: expected f32[5], got f32[4]"),
+            ],
+        ),
+        (
+            {},
+            {"dtype": jnp.float16},
+            [
+                (".weight", ".weight: dtype differs: expected f16[4,3], got f32[4,3]"),
+                (".bias", ".bias: dtype differs: expected f16[4], got f32[4]"),
+            ],
+        ),
+        (
+            {"use_bias": False},
+            {},
+            [(".bias", ".bias: leaf missing from the checkpoint: expected f32[4], got the end of the file")],
+        ),
+        (
+            {},
+            {"use_bias": False},
+            [
+                (
+                    "<end>",
+                    "<end>: checkpoint has more leaves than `like`: expected the end of "
+                    "the file after 1 records, got 1 more: f32[4]",
+                )
+            ],
+        ),
+    ],
+    ids=["shape", "dtype", "missing", "extra"],
+)
+def test_checkpoint_differences_are_violations_at_their_key_paths(
+    tmp_path: Path, saved: dict[str, Any], audited: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    path = tmp_path / "model.eqx"
+    eqx.tree_serialise_leaves(path, _linear(**saved))
+    report = eqx.audit(lambda: _linear(**audited), checkpoint=path)
+    assert [(v.kind, v.path, v.message) for v in report.violations] == [
+        ("checkpoint", where, message) for where, message in expected
+    ]
+    # The fields themselves are fine: only the checkpoint disagrees.
+    assert {row.status for row in report.rows} == {"ok"}
+    # Equinox refuses the same files (extra records it ignores: it reads what it needs).
+    assert _reference_loads(path, _linear(**audited)) == (expected[0][0] == "<end>")
+
+
+def test_checkpoint_violations_follow_field_and_call_violations(tmp_path: Path) -> None:
+    path = tmp_path / "net.eqx"
+    eqx.tree_serialise_leaves(path, _net())
+    with eqx.checks("off"):
+        bad = eqx.tree_at(lambda m: m.head.bias, _net(), jnp.zeros(3))
+    report = eqx.audit(bad, inputs="f32[4]", checkpoint=path)
+    assert [(v.kind, v.path) for v in report.violations] == [
+        ("field", ".head.bias"),
+        ("call", ".head"),
+        ("checkpoint", ".head.bias"),
+    ]
+    document = json.loads(report.to_json())
+    assert document["checkpoint"] == str(path)
+    assert document["violations"][2] == {
+        "kind": "checkpoint",
+        "path": ".head.bias",
+        "message": ".head.bias: shape differs: expected f32[3], got f32[2]",
+    }
+
+
+def test_checkpoint_as_a_file_object_and_unreadable_files(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    eqx.tree_serialise_leaves(buffer, _linear())
+    buffer.seek(0)
+    report = eqx.audit(_linear, checkpoint=buffer)
+    assert report.ok and report.checkpoint == "(file object)"
+    with pytest.raises(FileNotFoundError, match="nothing.eqx"):
+        eqx.audit(_linear, checkpoint=tmp_path / "nothing")
 
 
 # ---------------------------------------------------------------------------------------

@@ -175,6 +175,63 @@ def test_discovery_and_json_schema(models: Path) -> None:
     assert resized["totals"]["by_dtype"]["float32"]["parameters"] == resized["totals"]["parameters"]
 
 
+def _save(path: Path, hidden: int) -> None:
+    """A checkpoint of make_mlp's architecture with ``hidden`` features per hidden layer."""
+    import jax
+
+    import equinox_typed as eqx
+
+    eqx.tree_serialise_leaves(path, eqx.nn.MLP(8, 2, hidden, 2, key=jax.random.key(2)))
+
+
+def test_checkpoint_of_another_model_exit_1_names_the_leaves(models: Path) -> None:
+    _save(models / "other.eqx", hidden=32)
+    result = _run(models, "models.py:make_mlp", "--checkpoint", "other.eqx")
+    assert result.returncode == 1, result.stderr
+    assert "Checkpoint: other.eqx (compared leaf by leaf)" in result.stdout
+    differences = [
+        (".layers[0].weight", "expected f32[16,8], got f32[32,8]"),
+        (".layers[0].bias", "expected f32[16], got f32[32]"),
+        (".layers[1].weight", "expected f32[16,16], got f32[32,32]"),
+        (".layers[1].bias", "expected f32[16], got f32[32]"),
+        (".layers[2].weight", "expected f32[2,16], got f32[2,32]"),
+    ]
+    for path, what in differences:
+        assert f"[checkpoint] {path}\n    {path}: shape differs: {what}\n" in result.stdout
+    assert ".layers[2].bias: " not in result.stdout  # f32[2] in both
+    assert result.stdout.splitlines()[-1] == "FAILED: 5 violations (6 arrays, checkpoint checked)"
+    # The same in JSON, each difference at its key path.
+    document = json.loads(
+        _run(models, "models.py:make_mlp", "--checkpoint", "other.eqx", "--format", "json").stdout
+    )
+    report = document["results"][0]["report"]
+    assert report["checkpoint"] == "other.eqx"
+    assert [(v["kind"], v["path"]) for v in report["violations"]] == [
+        ("checkpoint", path) for path, _ in differences
+    ]
+
+
+def test_matching_checkpoint_exit_0(models: Path) -> None:
+    _save(models / "mlp.eqx", hidden=16)  # another key: values differ, shapes do not
+    result = _run(models, "models.py:make_mlp", "--checkpoint", "mlp.eqx", "--input", "f32[8]")
+    assert result.returncode == 0, result.stderr
+    assert "Checkpoint: mlp.eqx (compared leaf by leaf)" in result.stdout
+    assert result.stdout.splitlines()[-1] == "OK: no violations (6 arrays, 4 calls, checkpoint checked)"
+
+
+def test_unreadable_checkpoint_is_a_usage_error_on_one_line(models: Path) -> None:
+    (models / "folder.eqx").mkdir()
+    for given, named, cause in (
+        ("missing.eqx", "missing.eqx", "No such file or directory"),
+        ("missing", "missing.eqx", "No such file or directory"),  # .eqx added, as when loading
+        ("folder.eqx", "folder.eqx", "Is a directory"),
+    ):
+        result = _run(models, "models.py:make_mlp", "--checkpoint", given)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [f"error: --checkpoint {named}: cannot read it: {cause}"]
+
+
 BIG = """
 import jax
 import equinox_typed as eqx

@@ -981,11 +981,14 @@ def audit(
     tree_or_factory: Any,
     *,
     inputs: Any = None,
+    checkpoint: str | os.PathLike[str] | _SupportsReadSeek | None = None,
     strict: bool = False,
     abstract: bool | None = None,
 ) -> AuditReport:
-    """Audit a model's fields and forward pass without allocating it: every Module field
-    against its annotation (whatever the checking mode), and with ``inputs`` (specs such
-    as ``"f32[32,784]"``, ``jax.ShapeDtypeStruct`` or arrays) one row per Module call of
-    an abstract forward pass. A zero-argument factory is built with ``filter_eval_shape``
+    """Audit a model's fields, forward pass and checkpoint without allocating it: every
+    Module field against its annotation (whatever the checking mode), with ``inputs``
+    (specs such as ``"f32[32,784]"``, ``jax.ShapeDtypeStruct`` or arrays) one row per
+    Module call of an abstract forward pass, and with ``checkpoint`` (a file written by
+    ``tree_serialise_leaves``) every missing/extra leaf and shape/dtype difference, read
+    from the records' headers. A zero-argument factory is built with ``filter_eval_shape``
     unless ``abstract=False``; ``strict=True`` also reports unshaped array fields."""
