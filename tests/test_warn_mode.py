@@ -114,3 +114,25 @@ def test_environment_variable_selects_warn_mode() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "D: field `.w` does not match its annotation." in out.stdout
+
+
+def test_layer_chain_and_scalar_linear_violations_warn() -> None:
+    # The built-in layers' own consistency checks (the MLP layer chain, a "scalar"
+    # Linear's weight) report like every other check: raised in "eager", warned in
+    # "warn", skipped in "off".
+    key = jr.PRNGKey(0)
+    mlp = eqx.nn.MLP(2, 3, 8, 1, key=key)
+    wrong_end = eqx.tree_at(lambda m: m.layers[1], mlp, eqx.nn.Linear(8, 4, key=key))
+    expected = _raised(wrong_end.__check_init__)
+    assert "does not give out_size" in expected and "out_features=4" in expected
+    assert _warned(wrong_end.__check_init__) == [expected]
+    with pytest.raises(TypeError):  # warned, then the call fails in JAX (4 != 3 outputs)
+        _warned(lambda: eqx.filter_jit(lambda m, x: m(x) + jnp.ones(3))(wrong_end, jnp.ones(2)))
+    scalar = eqx.nn.Linear("scalar", 2, key=key)
+    bad = eqx.tree_at(lambda m: m.weight, scalar, jnp.ones((2, 3)))
+    expected = _raised(bad.__check_init__)
+    assert "in_features='scalar' needs size 1 along axis 1" in expected
+    assert _warned(bad.__check_init__) == [expected]
+    with eqx.checks("off"):
+        wrong_end.__check_init__()
+        bad.__check_init__()

@@ -13,7 +13,7 @@ import jax.tree_util as jtu
 from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._call_checks import checked_call
-from .._checking import TypeCheckError, get_checks
+from .._checking import TypeCheckError, get_checks, report
 from .._filters import combine, is_array, partition
 from .._module import Module, field
 from .._vmap_pmap import filter_vmap
@@ -160,7 +160,8 @@ class MLP(Module, strict=True):
         self.scan = scan
 
     def __check_init__(self) -> None:
-        self.check_layer_chain()
+        if get_checks() != "off":
+            self.check_layer_chain()
 
     def _chain(self) -> list[tuple[str, Linear]]:
         """Each layer with its label in errors; the stacked layer of a scanned MLP
@@ -176,27 +177,37 @@ class MLP(Module, strict=True):
         """Raise :class:`~equinox_typed.TypeCheckError` unless the layers fit together:
         ``depth + 1`` of them (with ``scan=True``: first, one stack of ``depth - 1``,
         last), the first taking ``in_size``, each taking what the one before gives,
-        and the last giving ``out_size``.
+        and the last giving ``out_size``. In checking mode ``"warn"`` the error is
+        issued as a :class:`~equinox_typed.TypeCheckWarning` instead.
 
-        Also run by every call (unless checks are ``"off"``), where it costs a few
-        integer comparisons at trace time and nothing in the compiled program: this
-        catches a layer swapped in with ``eqx.tree_at`` by a wrongly sized one.
+        Run at construction and by every call (unless checks are ``"off"``), where it
+        costs a few integer comparisons at trace time and nothing in the compiled
+        program: this catches a layer swapped in with ``eqx.tree_at`` by a wrongly
+        sized one.
         """
+        error = self._layer_chain_error()
+        if error is not None:
+            report(error)
+
+    def _layer_chain_error(self) -> TypeCheckError | None:
+        """The first way in which the layers do not fit together, if any."""
         stacked = self.scan and self.depth > 0
         wanted = 3 if stacked else self.depth + 1
         if len(self.layers) != wanted:
             how = " (scan=True: first, stacked hidden, last)" if stacked else ""
-            raise TypeCheckError(
+            return TypeCheckError(
                 f"MLP: field `.layers` holds {len(self.layers)} layers, but depth="
                 f"{self.depth} needs {wanted}{how}"
             )
         if stacked:
-            self._check_stack(self.layers[1])
+            error = self._stack_error(self.layers[1])
+            if error is not None:
+                return error
         expected_in: int | str = self.in_size
         source = "in_size"
         for label, layer in self._chain():
             if layer.in_features != expected_in:
-                raise TypeCheckError(
+                return TypeCheckError(
                     f"MLP: field `{label}` does not fit the layer before it.\n"
                     f"  expected: Linear with in_features={expected_in!r} ({source})\n"
                     f"  got:      Linear with in_features={layer.in_features!r}, "
@@ -205,24 +216,26 @@ class MLP(Module, strict=True):
             expected_in = layer.out_features
             source = f"the out_features of {label}"
         if expected_in != self.out_size:
-            raise TypeCheckError(
+            return TypeCheckError(
                 f"MLP: field `.layers[{len(self.layers) - 1}]` does not give out_size.\n"
                 f"  expected: Linear with out_features={self.out_size!r} (out_size)\n"
                 f"  got:      Linear with out_features={expected_in!r}"
             )
+        return None
 
-    def _check_stack(self, stack: Linear) -> None:
+    def _stack_error(self, stack: Linear) -> TypeCheckError | None:
         """The stacked hidden layer holds ``depth - 1`` layers: its weight has that
         leading axis (``None`` fields, in partial Modules, are not read)."""
         weight: Any = stack.weight
         if not hasattr(weight, "shape"):
-            return
+            return None
         if weight.ndim != 3 or weight.shape[0] != self.depth - 1:
-            raise TypeCheckError(
+            return TypeCheckError(
                 f"MLP: field `.layers[1].weight` (the stacked hidden layers of a scan=True "
                 f"MLP) should have shape ({self.depth - 1}, out_features, in_features) "
                 f"for depth={self.depth}, got {tuple(weight.shape)}"
             )
+        return None
 
     @checked_call
     def __call__(
