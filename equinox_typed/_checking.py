@@ -320,6 +320,14 @@ _BACKENDS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 }
 
 
+def _matcher() -> Callable[[Any, Any], bool]:
+    """``match(value, hint)`` for the current backend and x64 state (read once per
+    check, not once per item)."""
+    matches = _BACKENDS[get_typechecker()]
+    x64 = x64_enabled()
+    return lambda value, hint: matches(value, accepted_hint(hint, x64))
+
+
 @jaxtyped(typechecker=None)
 def _first_mismatch(items: Sequence[tuple[str, Any, Any]], start: int = 0) -> int:
     """Index of the first item from ``start`` on whose value does not match its hint,
@@ -328,10 +336,9 @@ def _first_mismatch(items: Sequence[tuple[str, Any, Any]], start: int = 0) -> in
     Runs in one jaxtyping memo: dimension names bind across all items, in order (the
     items before ``start`` only bind).
     """
-    matches = _BACKENDS[get_typechecker()]
-    x64 = x64_enabled()
+    match = _matcher()
     for i, (_, value, hint) in enumerate(items):
-        if not matches(value, accepted_hint(hint, x64)) and i >= start:
+        if not match(value, hint) and i >= start:
             return i
     return -1
 
@@ -842,9 +849,8 @@ def _each_match(items: Sequence[tuple[str, Any, Any]]) -> list[bool]:
     """Whether each item matches, all in one jaxtyping memo. A failed item binds no
     dimension (jaxtyping rolls its memo back), so later items are judged only against
     the sizes bound by the items that passed."""
-    matches = _BACKENDS[get_typechecker()]
-    x64 = x64_enabled()
-    return [matches(value, accepted_hint(hint, x64)) for _, value, hint in items]
+    match = _matcher()
+    return [match(value, hint) for _, value, hint in items]
 
 
 def check_each(
