@@ -85,7 +85,8 @@ from ._sharding import filter_shard as filter_shard
 from ._vmap_pmap import filter_pmap as filter_pmap, filter_vmap as filter_vmap
 from ._wrapper import module_update_wrapper as module_update_wrapper
 
-# Last, because the layers are built from everything above (`eqx.nn.Linear`).
+# Last, because the layers and debugging aids are built from everything above.
+from . import debug as debug
 from . import nn as nn
 from .nn._inference import inference_mode as tree_inference  # Equinox's older name
 
@@ -112,6 +113,7 @@ __all__ = [
     "checks",
     "clear_caches",
     "combine",
+    "debug",
     "default_deserialise_filter_spec",
     "default_serialise_filter_spec",
     "error_if",

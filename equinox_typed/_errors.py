@@ -54,6 +54,7 @@ __all__ = [
     "EquinoxTracetimeError",
     "JaxRuntimeError",
     "OnError",
+    "any_over_batch",
     "branched_error_if",
     "error_if",
     "raise_if_error_if",
@@ -175,7 +176,7 @@ def _reduce_over_batch(reduce: Callable[..., jax.Array]) -> Any:
     return reduced
 
 
-_any_over_batch: Final = _reduce_over_batch(jnp.any)
+any_over_batch: Final = _reduce_over_batch(jnp.any)
 _max_over_batch: Final = _reduce_over_batch(jnp.max)
 
 
@@ -327,7 +328,7 @@ def branched_error_if(
         return _decide_now(x, hit, int(np.max(np.asarray(index))), msgs, on_error, EquinoxRuntimeError, site)
     if on_error == "off":
         return x
-    pred_ = _any_over_batch(lax.stop_gradient(asarray(pred, dtype=bool)))
+    pred_ = any_over_batch(lax.stop_gradient(asarray(pred, dtype=bool)))
     index_ = _max_over_batch(lax.stop_gradient(asarray(index, dtype=jnp.int32)))
     try:
         checked = _checked(dynamic, pred_, index_, (msgs, site, on_error))

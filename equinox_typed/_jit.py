@@ -47,6 +47,7 @@ from ._jax_typed import (
     tree_flatten_with_path,
 )
 from ._missing import MISSING
+from ._trace_attempts import trace_attempt
 from ._module import Module
 
 __all__ = ["DONATE_MODES", "Donate", "filter_jit"]
@@ -305,9 +306,12 @@ def _run(static: _Static, dynamic: list[Any]) -> Any:
     # `Is[lambda x: x > 0]` compute with them), whatever trace is running.
     with ensure_compile_time_eval():
         items = boundary.check_arguments(args, kwargs)
-    out = f(*a, **k)
-    with ensure_compile_time_eval():
-        boundary.check_return(items, out)
+    # A refused return value fails the trace after `f` ran: what `f` recorded as traced
+    # (eqx.debug.assert_max_traces) is taken back, as JAX caches nothing.
+    with trace_attempt():
+        out = f(*a, **k)
+        with ensure_compile_time_eval():
+            boundary.check_return(items, out)
     return split_output(out)
 
 

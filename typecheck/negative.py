@@ -87,3 +87,15 @@ def nn_mistakes(x: Array, key: PRNGKeyArray) -> None:
     nn.make_with_state(nn.BatchNorm)("four", "batch")  # type: ignore[arg-type]
     out: Array = nn.Sequential([bn])(x, state)  # type: ignore[assignment]
     nn.Conv2d(3, 4, key=key)  # type: ignore[call-arg]
+
+
+def _identity(y: Array) -> Array:
+    return y
+
+
+def debug_misuse(x: Array) -> None:
+    counted = eqx.debug.assert_max_traces(_identity, max_traces=1)
+    counted(x, x)  # type: ignore[call-arg]
+    counted("x")  # type: ignore[arg-type]
+    eqx.debug.assert_max_traces(_identity)  # type: ignore[call-overload]
+    eqx.debug.assert_max_traces(_identity, max_traces="1")  # type: ignore[call-overload]

@@ -31,10 +31,12 @@ from jax import Array
 from jax.extend.core import ClosedJaxpr
 from jax.typing import ArrayLike
 
+from . import debug as debug
 from . import nn as nn
 from ._audit_report import AuditReport as AuditReport
 
 __all__ = [
+    "debug",
     "nn",
     "AbstractClassVar",
     "AbstractVar",
