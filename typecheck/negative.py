@@ -99,3 +99,12 @@ def debug_misuse(x: Array) -> None:
     counted("x")  # type: ignore[arg-type]
     eqx.debug.assert_max_traces(_identity)  # type: ignore[call-overload]
     eqx.debug.assert_max_traces(_identity, max_traces="1")  # type: ignore[call-overload]
+
+
+def closure_mistakes(model: MLP, x: Array, y: Array) -> None:
+    # The gradient function of a closure still has the closure's arity.
+    eqx.filter_grad(lambda m: loss(m, x, y))(model, x)  # type: ignore[call-overload]
+    grads = eqx.filter_grad(lambda m: loss(m, x, y))(model)
+    grads.weights  # type: ignore[attr-defined]
+    # A named function's first parameter still types the argument.
+    eqx.filter_value_and_grad(loss)(x, x, y)  # type: ignore[arg-type]

@@ -11,16 +11,15 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from typing_extensions import ParamSpec, TypeVar
 from typing import (
     Annotated,
     Any,
     Concatenate,
     Generic,
     Literal,
-    ParamSpec,
     Protocol,
     TypeAlias,
-    TypeVar,
     dataclass_transform,
     overload,
     type_check_only,
@@ -113,7 +112,19 @@ __version__: str
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _R_co = TypeVar("_R_co", covariant=True)
-_M = TypeVar("_M")
+# The differentiated argument of filter_grad & co. Bound to Any so that the unannotated
+# parameter of a closure (`lambda m: loss(m, x, y)`) may be used as anything in the
+# lambda's body (pyright would otherwise read it as `object`); its default (PEP 696)
+# makes a function built from such a lambda a `_GradFn[Any, ...]` rather than unknown.
+_M = TypeVar("_M", bound=Any, default=Any)
+_M_co = TypeVar("_M_co", bound=Any, default=Any, covariant=True)
+_MA = TypeVar("_MA")
+# Type parameters that follow _M in the gradient signatures need defaults too (PEP 696).
+_GP = ParamSpec("_GP", default=...)
+_GA = TypeVar("_GA", default=Any)
+_GS = TypeVar("_GS", bound=ArrayLike, default=Array)
+_GA_co = TypeVar("_GA_co", default=Any, covariant=True)
+_GS_co = TypeVar("_GS_co", bound=ArrayLike, default=Array, covariant=True)
 _A = TypeVar("_A")
 _A1 = TypeVar("_A1")
 _A2 = TypeVar("_A2")
@@ -528,35 +539,116 @@ def filter_jit(
 # --- gradients -------------------------------------------------------------------------
 
 @type_check_only
+class _Unannotated:
+    """Never instantiated: the first type argument of the gradient functions below is
+    Any exactly when the differentiated function's first parameter is unannotated (a
+    lambda) or Any. Matching ``self`` against ``_GradFn[_Unannotated, ...]`` picks that
+    case out, so the gradient then takes the type of the argument actually passed."""
+
+# The gradient functions below are protocols covariant in the model type _M_co (their
+# last type parameter). Each __call__ has two overloads: the first applies when _M_co is
+# _Unannotated-compatible, i.e. Any (a closure's unannotated parameter), and gives the
+# gradient the type of the argument passed; the second binds the model type through
+# `self`, so the argument must be of the function's first parameter type.
+
+@type_check_only
+class _GradFn(Protocol[_GP, _M_co]):
+    """``filter_grad(fun)``: the gradient has the type of the first argument (``fun``'s
+    first parameter type, or the argument's own type when ``fun`` is a closure such as
+    ``lambda m: loss(m, x, y)``)."""
+
+    @overload
+    def __call__(
+        self: _GradFn[_GP, _Unannotated], model: _MA, /, *args: _GP.args, **kwargs: _GP.kwargs
+    ) -> _MA: ...
+    @overload
+    def __call__(
+        self: _GradFn[_GP, _MA], model: _MA, /, *args: _GP.args, **kwargs: _GP.kwargs
+    ) -> _MA: ...
+
+@type_check_only
+class _GradAuxFn(Protocol[_GP, _GA_co, _M_co]):
+    """``filter_grad(fun, has_aux=True)``: ``(grads, aux)``; see :class:`_GradFn`."""
+
+    @overload
+    def __call__(
+        self: _GradAuxFn[_GP, _GA_co, _Unannotated],
+        model: _MA,
+        /,
+        *args: _GP.args,
+        **kwargs: _GP.kwargs,
+    ) -> tuple[_MA, _GA_co]: ...
+    @overload
+    def __call__(
+        self: _GradAuxFn[_GP, _GA_co, _MA], model: _MA, /, *args: _GP.args, **kwargs: _GP.kwargs
+    ) -> tuple[_MA, _GA_co]: ...
+
+@type_check_only
+class _ValueGradFn(Protocol[_GP, _GS_co, _M_co]):
+    """``filter_value_and_grad(fun)``: ``(value, grads)``; see :class:`_GradFn`."""
+
+    @overload
+    def __call__(
+        self: _ValueGradFn[_GP, _GS_co, _Unannotated],
+        model: _MA,
+        /,
+        *args: _GP.args,
+        **kwargs: _GP.kwargs,
+    ) -> tuple[_GS_co, _MA]: ...
+    @overload
+    def __call__(
+        self: _ValueGradFn[_GP, _GS_co, _MA], model: _MA, /, *args: _GP.args, **kwargs: _GP.kwargs
+    ) -> tuple[_GS_co, _MA]: ...
+
+@type_check_only
+class _ValueGradAuxFn(Protocol[_GP, _GS_co, _GA_co, _M_co]):
+    """``filter_value_and_grad(fun, has_aux=True)``: ``((value, aux), grads)``."""
+
+    @overload
+    def __call__(
+        self: _ValueGradAuxFn[_GP, _GS_co, _GA_co, _Unannotated],
+        model: _MA,
+        /,
+        *args: _GP.args,
+        **kwargs: _GP.kwargs,
+    ) -> tuple[tuple[_GS_co, _GA_co], _MA]: ...
+    @overload
+    def __call__(
+        self: _ValueGradAuxFn[_GP, _GS_co, _GA_co, _MA],
+        model: _MA,
+        /,
+        *args: _GP.args,
+        **kwargs: _GP.kwargs,
+    ) -> tuple[tuple[_GS_co, _GA_co], _MA]: ...
+
+@type_check_only
 class _GradDecorator(Protocol):
-    def __call__(self, fun: Callable[Concatenate[_M, _P], ArrayLike], /) -> Callable[Concatenate[_M, _P], _M]: ...
+    def __call__(self, fun: Callable[Concatenate[_M, _GP], ArrayLike], /) -> _GradFn[_GP, _M]: ...
 
 @type_check_only
 class _GradAuxDecorator(Protocol):
     def __call__(
-        self, fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], /
-    ) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
+        self, fun: Callable[Concatenate[_M, _GP], tuple[ArrayLike, _GA]], /
+    ) -> _GradAuxFn[_GP, _GA, _M]: ...
 
 @type_check_only
 class _ValueAndGradDecorator(Protocol):
-    def __call__(
-        self, fun: Callable[Concatenate[_M, _P], _S], /
-    ) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
+    def __call__(self, fun: Callable[Concatenate[_M, _GP], _GS], /) -> _ValueGradFn[_GP, _GS, _M]: ...
 
 @type_check_only
 class _ValueAndGradAuxDecorator(Protocol):
     def __call__(
-        self, fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], /
-    ) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
+        self, fun: Callable[Concatenate[_M, _GP], tuple[_GS, _GA]], /
+    ) -> _ValueGradAuxFn[_GP, _GS, _GA, _M]: ...
 
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], ArrayLike], *, has_aux: Literal[False] = False, **gradkwargs: Any
-) -> Callable[Concatenate[_M, _P], _M]: ...
+    fun: Callable[Concatenate[_M, _GP], ArrayLike], *, has_aux: Literal[False] = False, **gradkwargs: Any
+) -> _GradFn[_GP, _M]: ...
 @overload
 def filter_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[ArrayLike, _A]], *, has_aux: Literal[True], **gradkwargs: Any
-) -> Callable[Concatenate[_M, _P], tuple[_M, _A]]: ...
+    fun: Callable[Concatenate[_M, _GP], tuple[ArrayLike, _GA]], *, has_aux: Literal[True], **gradkwargs: Any
+) -> _GradAuxFn[_GP, _GA, _M]: ...
 @overload
 def filter_grad(*, has_aux: Literal[False] = False, **gradkwargs: Any) -> _GradDecorator: ...
 @overload
@@ -573,12 +665,12 @@ def filter_grad(*, has_aux: Literal[True], **gradkwargs: Any) -> _GradAuxDecorat
 
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], _S], *, has_aux: Literal[False] = False, **gradkwargs: Any
-) -> Callable[Concatenate[_M, _P], tuple[_S, _M]]: ...
+    fun: Callable[Concatenate[_M, _GP], _GS], *, has_aux: Literal[False] = False, **gradkwargs: Any
+) -> _ValueGradFn[_GP, _GS, _M]: ...
 @overload
 def filter_value_and_grad(
-    fun: Callable[Concatenate[_M, _P], tuple[_S, _A]], *, has_aux: Literal[True], **gradkwargs: Any
-) -> Callable[Concatenate[_M, _P], tuple[tuple[_S, _A], _M]]: ...
+    fun: Callable[Concatenate[_M, _GP], tuple[_GS, _GA]], *, has_aux: Literal[True], **gradkwargs: Any
+) -> _ValueGradAuxFn[_GP, _GS, _GA, _M]: ...
 @overload
 def filter_value_and_grad(
     *, has_aux: Literal[False] = False, **gradkwargs: Any
