@@ -108,3 +108,9 @@ def closure_mistakes(model: MLP, x: Array, y: Array) -> None:
     grads.weights  # type: ignore[attr-defined]
     # A named function's first parameter still types the argument.
     eqx.filter_value_and_grad(loss)(x, x, y)  # type: ignore[arg-type]
+
+
+def iteration_mistakes(model: MLP) -> None:
+    # A Module is declared iterable only so that optax accepts it; the declaration is
+    # deprecated so that checkers flag an explicit use (iter() raises TypeError).
+    model.__iter__()  # pyright: ignore[reportDeprecated]

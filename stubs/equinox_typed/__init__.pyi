@@ -9,9 +9,9 @@ import abc
 import os
 import dataclasses
 import inspect
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing_extensions import ParamSpec, TypeVar
+from typing_extensions import ParamSpec, TypeVar, deprecated
 from typing import (
     Annotated,
     Any,
@@ -301,6 +301,12 @@ class Module(metaclass=_ModuleMeta):
     """
 
     def __hash__(self) -> int: ...
+    @deprecated(
+        "a Module is not iterable (iter() raises TypeError): this declaration exists so "
+        "that checkers accept a Module where optax expects a PyTree (optax types "
+        "parameters and updates as nested iterables and mappings of arrays)"
+    )
+    def __iter__(self) -> Iterator[Any]: ...
 
 class BoundMethod(Module):
     """A method bound to a Module instance, itself a Module (a PyTree whose leaves are
