@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.tree_util as jtu
 
 from ._filters import combine, partition
 from ._jax_internals import jaxpr_with_inputs
-from ._jax_typed import eval_jaxpr, tree_flatten
+from ._jax_typed import eval_jaxpr, shape_dtype_struct, tree_flatten
 from ._make_jaxpr import filter_make_jaxpr, is_shaped
 from ._module import Module, field
 
@@ -21,7 +22,10 @@ def _signature(leaves: list[Any]) -> tuple[tuple[tuple[int, ...], Any], ...]:
 
 
 class _ClosureConverted(Module):
-    """A traced function whose captured arrays (``consts``) are PyTree leaves."""
+    """A traced function whose captured arrays (``consts``) are PyTree leaves.
+
+    ``in_struct`` is the ``(args, kwargs)`` it was converted for and ``out_struct`` its
+    output, each with ``jax.ShapeDtypeStruct`` in place of the arrays."""
 
     jaxpr: Any = field(static=True)
     consts: list[Any]
@@ -29,6 +33,8 @@ class _ClosureConverted(Module):
     in_signature: Any = field(static=True)
     out_treedef: Any = field(static=True)
     out_static: Any = field(static=True)
+    in_struct: Any = field(static=True)
+    out_struct: Any = field(static=True)
 
     def __init__(
         self,
@@ -38,6 +44,8 @@ class _ClosureConverted(Module):
         in_signature: Any,
         out_treedef: Any,
         out_static: Any,
+        in_struct: Any,
+        out_struct: Any,
     ) -> None:
         self.jaxpr = jaxpr
         self.consts = consts
@@ -45,6 +53,8 @@ class _ClosureConverted(Module):
         self.in_signature = in_signature
         self.out_treedef = out_treedef
         self.out_static = out_static
+        self.in_struct = in_struct
+        self.out_struct = out_struct
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         dynamic, _ = partition((args, kwargs), is_shaped)
@@ -75,7 +85,9 @@ def filter_closure_convert(fn: Callable[..., Any], *args: Any, **kwargs: Any) ->
       into the result as a constant.
 
     **Returns:** a callable Module taking arguments of the same structure, shapes and
-    dtypes; its ``consts`` field lists the captured arrays.
+    dtypes; its ``consts`` field lists the captured arrays, and ``in_struct``/
+    ``out_struct`` describe its ``(args, kwargs)`` and its output (arrays as
+    ``jax.ShapeDtypeStruct``, other leaves as they are).
 
     ```python
     def loss(x, y):
@@ -97,9 +109,23 @@ def filter_closure_convert(fn: Callable[..., Any], *args: Any, **kwargs: Any) ->
         consts = fn_arrays + list(closed.consts)
     else:
         jaxpr, consts = closed.jaxpr, list(closed.consts)
+    in_struct = jtu.tree_map(_struct_of, (args, kwargs))
+    out_struct = combine(out_shapes, out_static)
     return _ClosureConverted(
-        jaxpr, consts, in_treedef, _signature(in_leaves), out_treedef, out_static
+        jaxpr,
+        consts,
+        in_treedef,
+        _signature(in_leaves),
+        out_treedef,
+        out_static,
+        in_struct,
+        out_struct,
     )
+
+
+def _struct_of(x: Any) -> Any:
+    """A ``jax.ShapeDtypeStruct`` (shape and dtype) for an array, else ``x`` itself."""
+    return shape_dtype_struct(x.shape, x.dtype) if is_shaped(x) else x
 
 
 def _inputs_to_consts(jaxpr: Any, n: int) -> Any:

@@ -11,8 +11,9 @@ perturbed (a ``None`` tangent, a ``False`` in ``perturbed``).
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -210,6 +211,41 @@ class filter_custom_vjp:
         self.bwd = bwd
         return bwd
 
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
+        """Register both passes in the older form (deprecated: use ``def_fwd`` and
+        ``def_bwd``, whose rules are told which inputs are perturbed).
+
+        - ``fwd(vjp_arg, *args, **kwargs) -> (out, residuals)``;
+        - ``bwd(residuals, grad_obj, vjp_arg, *args, **kwargs) -> grad``, where
+          ``grad_obj`` holds an array (zeros rather than ``None`` when no cotangent
+          arrives) at every floating-point output.
+
+        ```python
+        scale.defvjp(lambda m, f: (m.w * f, None), lambda res, g, m, f: ...)
+        ```
+        """
+        warnings.warn(
+            f"{self.__name__}: filter_custom_vjp.defvjp is deprecated; register the "
+            "rules with .def_fwd and .def_bwd instead (they take a `perturbed` argument "
+            "first, and the backward rule receives None for zero cotangents)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+
+        def fwd_rule(perturbed: Any, vjp_arg: Any, *args: Any, **kwargs: Any) -> Any:
+            out, residuals = fwd(vjp_arg, *args, **kwargs)
+            return out, (out, residuals)  # the old rule needs the outputs' shapes
+
+        def bwd_rule(
+            saved: Any, grad_obj: Any, perturbed: Any, vjp_arg: Any, *args: Any, **kwargs: Any
+        ) -> Any:
+            out, residuals = saved
+            grad_obj = jtu.tree_map(_zeros_for_none, grad_obj, out, is_leaf=_is_none)
+            return bwd(residuals, grad_obj, vjp_arg, *args, **kwargs)
+
+        self.def_fwd(fwd_rule)
+        self.def_bwd(bwd_rule)
+
     def __call__(self, vjp_arg: Any, /, *args: Any, **kwargs: Any) -> Any:
         if self.fwd is None or self.bwd is None:
             raise RuntimeError(
@@ -268,7 +304,15 @@ class filter_custom_vjp:
 
         custom = custom_vjp(_primal)
         custom.defvjp(_fwd, _bwd, symbolic_zeros=True)
-        out_arrays: Any = custom(vjp_arrays, rest_slots.arrays())
+        rest_arrays = rest_slots.arrays()
+        if rest_arrays:
+            rest_arrays = _nondifferentiable_typed(
+                f"{name}: only the first argument of a filter_custom_vjp function can be "
+                "differentiated, but a tangent reached its other arguments (*args and "
+                "**kwargs); pass what must be differentiated inside the first argument",
+                rest_arrays,
+            )
+        out_arrays: Any = custom(vjp_arrays, rest_arrays)
         return combine(out_arrays, out_stash.get())
 
 
@@ -279,3 +323,30 @@ def _cotangent_or_none(ct: Any) -> Any:
     if getattr(ct, "dtype", None) == jax.dtypes.float0:
         return None
     return ct
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def _zeros_for_none(ct: Any, out: Any) -> Any:
+    """The old ``defvjp`` contract: zeros, never ``None``, at floating-point outputs."""
+    if ct is None and is_inexact_jax_value(out):
+        return zeros(jnp.shape(out), jnp.result_type(out))
+    return ct
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _nondifferentiable(message: str, arrays: list[Any]) -> list[Any]:
+    """The identity on ``arrays``, raising ``RuntimeError(message)`` if differentiated
+    (forward or reverse mode: reverse mode linearises through the JVP rule)."""
+    return arrays
+
+
+@_nondifferentiable.defjvp
+def _nondifferentiable_jvp(message: str, primals: Any, tangents: Any) -> Any:
+    raise RuntimeError(message)
+
+
+# jax.custom_jvp objects are unannotated: the identity's type, for the checkers.
+_nondifferentiable_typed = cast("Callable[[str, list[Any]], list[Any]]", _nondifferentiable)

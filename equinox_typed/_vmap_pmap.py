@@ -67,17 +67,33 @@ def _resolve(spec: Any, leaf: Any) -> int | None:
     )
 
 
-def leaf_axes(spec: Any, tree: Any) -> list[int | None]:
+def _check_rank(leaf: Any, axis: int | None) -> None:
+    """An input mapped over ``axis`` must have that axis (negative axes count from the
+    end); say so here, rather than failing obscurely when the axis is removed."""
+    if axis is None:
+        return
+    ndim = len(leaf.shape)
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"cannot map an input of shape {tuple(leaf.shape)} over axis {axis}: "
+            f"mapping over axis {axis} needs an array of rank at least "
+            f"{axis + 1 if axis >= 0 else -axis}, but this one has rank {ndim}"
+        )
+
+
+def leaf_axes(spec: Any, tree: Any, *, inputs: bool = False) -> list[int | None]:
     """The axis of every leaf of ``tree`` (in flattening order) under prefix ``spec``.
+    With ``inputs``, each mapped leaf must have the axis it is mapped over (outputs gain
+    theirs).
 
     ```python
     leaf_axes((0, None), (x, {"a": y}))   # [0, None]
     ```
     """
-    axes: list[int | None] = []
+    pairs: list[tuple[Any, Any]] = []
 
     def per_subtree(s: Any, subtree: Any) -> None:
-        axes.extend(_resolve(s, leaf) for leaf in jtu.tree_leaves(subtree))
+        pairs.append((s, subtree))
 
     try:
         jtu.tree_map(per_subtree, spec, tree, is_leaf=_is_none)
@@ -85,7 +101,29 @@ def leaf_axes(spec: Any, tree: Any) -> list[int | None]:
         raise ValueError(
             f"the axis specification {spec!r} is not a prefix of the tree it maps: {e}"
         ) from None
+    axes: list[int | None] = []
+    for s, subtree in pairs:
+        for leaf in jtu.tree_leaves(subtree):
+            axis = _resolve(s, leaf)
+            if inputs:
+                _check_rank(leaf, axis)
+            axes.append(axis)
     return axes
+
+
+def _parameter_names(fun: Callable[..., Any], n_args: int) -> list[str]:
+    """The parameter name of each of ``n_args`` positional arguments (a placeholder for
+    those that have none: beyond a ``*args``, or when the signature is unknown)."""
+    names: list[str] = []
+    try:
+        signature = inspect.signature(fun)
+        params = list(signature.parameters.values())
+        names = list(signature.bind_partial(*[None] * n_args).arguments)
+        if any(p.kind is p.VAR_POSITIONAL for p in params):
+            names = names[:n_args]
+    except (TypeError, ValueError):
+        pass
+    return names + [f"<positional {i}>" for i in range(len(names), n_args)]
 
 
 def _call_axes(
@@ -94,23 +132,22 @@ def _call_axes(
     """Axes for every leaf of ``(args, kwargs)``."""
     default = if_array(0)
     if isinstance(in_axes, dict):
-        names: list[str] = []
-        try:
-            params = list(inspect.signature(fun).parameters.values())
-            bound = inspect.signature(fun).bind_partial(*args)
-            names = list(bound.arguments)
-            if params and any(p.kind is p.VAR_POSITIONAL for p in params):
-                names = names[: len(args)]
-        except (TypeError, ValueError):
-            pass
-        names += [f"<positional {i}>" for i in range(len(names), len(args))]
         by_name = cast("dict[str, Any]", in_axes)
-        arg_spec: Any = tuple(by_name.get(name, default) for name in names[: len(args)])
+        names = _parameter_names(fun, len(args))
+        # A name that matches nothing passed is almost always a typo or a forgotten
+        # argument: refuse it rather than silently using the default.
+        unmatched = sorted(set(by_name).difference(names, kwargs))
+        if unmatched:
+            raise ValueError(
+                f"in_axes names {', '.join(map(repr, unmatched))}, but no argument of that "
+                f"name was passed (passed: {', '.join([*names, *kwargs]) or 'nothing'})"
+            )
+        arg_spec: Any = tuple(by_name.get(name, default) for name in names)
         kwarg_spec = {k: by_name.get(k, default) for k in kwargs}
     else:
         arg_spec = in_axes
         kwarg_spec = {k: default for k in kwargs}
-    return leaf_axes(arg_spec, args) + leaf_axes(kwarg_spec, kwargs)
+    return leaf_axes(arg_spec, args, inputs=True) + leaf_axes(kwarg_spec, kwargs, inputs=True)
 
 
 def _remove_axis(leaf: Any, axis: int | None) -> Any:
@@ -272,14 +309,19 @@ class AxisSpec:
 # filter_vmap
 
 
-class _Vmapped(FunctionWrapper):
-    """What :func:`filter_vmap` returns."""
+class _Mapped(FunctionWrapper):
+    """The settings :func:`filter_vmap` and :func:`filter_pmap` share."""
 
-    keeps_annotations = "none"  # the arguments gain a batch axis
+    keeps_annotations = "none"  # the arguments gain a batch (or device) axis
     in_axes: AxisSpec = field(static=True)
     out_axes: AxisSpec = field(static=True)
     axis_name: Any = field(static=True)
     axis_size: int | None = field(static=True)
+
+
+class _Vmapped(_Mapped):
+    """What :func:`filter_vmap` returns."""
+
     vmapkwargs: tuple[tuple[str, Any], ...] = field(static=True)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -441,14 +483,9 @@ def _build_pmap(name: str, settings: tuple[Any, ...]) -> Callable[..., Any]:
     )
 
 
-class _Pmapped(FunctionWrapper):
+class _Pmapped(_Mapped):
     """What :func:`filter_pmap` returns."""
 
-    keeps_annotations = "none"  # the arguments gain a device axis
-    in_axes: AxisSpec = field(static=True)
-    out_axes: AxisSpec = field(static=True)
-    axis_name: Any = field(static=True)
-    axis_size: int | None = field(static=True)
     donate: Donate = field(static=True)
     devices: Any = field(static=True)
     backend: str | None = field(static=True)
@@ -482,6 +519,10 @@ class _Pmapped(FunctionWrapper):
             if a is not None and a != 0:
                 x = jnp.moveaxis(x, a, 0)
             groups[(2 if donated else 0) + (0 if a is not None else 1)].append(x)
+        if not groups[0] and not groups[2] and self.axis_size is not None:
+            # jax.pmap needs a mapped input to see the axis; `axis_size` alone does not
+            # do (unlike jax.vmap). A placeholder gives it one; nothing reads it.
+            groups[0].append(np.zeros((self.axis_size,), np.bool_))
         static = (treedef, tuple(statics), tuple(all_axes), self.out_axes)
         with warnings.catch_warnings():
             if donate in ("all", "all-except-first"):

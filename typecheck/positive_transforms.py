@@ -174,6 +174,8 @@ def check_program_transforms(
 
     converted = eqx.filter_closure_convert(loss, model, x, y)
     assert_type(converted(model, x, y), Array)
+    assert_type(converted.in_struct, tuple[tuple[Any, ...], dict[str, Any]])
+    assert_type(converted.out_struct, Any)
 
     jaxpr, out_shapes, out_static = eqx.filter_make_jaxpr(loss)(model, x, y)
     assert_type(jaxpr, ClosedJaxpr)

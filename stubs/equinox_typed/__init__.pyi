@@ -27,6 +27,7 @@ from typing import (
 
 import jax
 from jax import Array
+from typing_extensions import deprecated
 from jax.extend.core import ClosedJaxpr
 from jax.typing import ArrayLike
 
@@ -880,6 +881,10 @@ class filter_custom_vjp(Generic[_A, _P, _R_co]):
     def def_bwd(self, bwd: Callable[..., Any]) -> Callable[..., Any]:
         """Register ``bwd(residuals, grad_out, perturbed, vjp_arg, *args) -> grad``,
         the cotangent of ``vjp_arg``."""
+    @deprecated("filter_custom_vjp.defvjp is deprecated: use .def_fwd and .def_bwd")
+    def defvjp(self, fwd: Callable[..., tuple[Any, Any]], bwd: Callable[..., Any]) -> None:
+        """The older registration: ``fwd(vjp_arg, *args) -> (out, residuals)`` and
+        ``bwd(residuals, grad_out, vjp_arg, *args) -> grad``."""
     def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 @overload
@@ -895,9 +900,22 @@ def filter_checkpoint(
 
 # --- program transformations -----------------------------------------------------------
 
+@type_check_only
+class _ClosureConverted(Protocol[_P, _R_co]):
+    """What :func:`filter_closure_convert` returns: ``fn`` with its signature, plus the
+    structures it was converted for."""
+
+    @property
+    def in_struct(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The example ``(args, kwargs)``, arrays as ``jax.ShapeDtypeStruct``."""
+    @property
+    def out_struct(self) -> Any:
+        """The output, arrays as ``jax.ShapeDtypeStruct``."""
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
 def filter_closure_convert(
     fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs
-) -> Callable[_P, _R]:
+) -> _ClosureConverted[_P, _R]:
     """Make the arrays ``fn`` closes over into explicit inputs, tracing ``fn`` with the
     example arguments; the result is a PyTree with ``fn``'s signature."""
 
