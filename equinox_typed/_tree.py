@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
+import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
@@ -316,18 +317,22 @@ _LeafVerdict = bool | Bool[Array, ""]
 
 
 def _arrays_equal(a: Any, b: Any, rtol: float, atol: float) -> _LeafVerdict:
-    """Compare two arrays by shape, dtype and values (NaN is unequal to everything)."""
+    """Compare two arrays by shape, dtype and values (NaN is unequal to everything).
+
+    Two NumPy arrays give a Python ``bool``; as soon as a JAX array (or tracer) is
+    involved the values are compared by JAX, giving a scalar boolean JAX array, eagerly
+    as under ``jit`` (so the answer has one type whether or not it is traced)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     inexact = jnp.issubdtype(a.dtype, jnp.inexact)
     approximate = inexact and (rtol != 0.0 or atol != 0.0)
-    if is_tracer(a) or is_tracer(b):
+    if isinstance(a, jax.Array) or isinstance(b, jax.Array):
         if approximate:
             return jnp.allclose(a, b, rtol=rtol, atol=atol)
         return jnp.all(a == b)
     if approximate:
-        return bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))
-    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    return bool(np.array_equal(a, b))
 
 
 def _leaves_equal(
@@ -360,23 +365,26 @@ def tree_equal(
             (the default) values must match exactly. NaN never equals anything.
 
     Returns:
-        A Python ``bool``; but if the answer depends on the values of traced arrays
-        (inside ``jax.jit`` and similar), a scalar boolean JAX array. Differences in
-        structure, shape or dtype still give a Python ``False``.
+        A scalar boolean JAX array when JAX arrays were compared by value (eagerly too,
+        not only under ``jax.jit``); otherwise a Python ``bool``: when the structures,
+        shapes, dtypes or non-array leaves differ (``False``), or when no JAX array was
+        compared (only NumPy arrays and other leaves).
 
     Example:
         >>> import jax.numpy as jnp
         >>> tree_equal({"a": jnp.ones(2)}, {"a": jnp.ones(2)})
-        True
+        Array(True, dtype=bool)
+        >>> tree_equal({"a": jnp.ones(2)}, {"b": jnp.ones(2)})  # structures differ
+        False
         >>> tree_equal([1.0], [1.0 + 1e-9], rtol=1e-6)  # Python floats use ==
         False
         >>> tree_equal([jnp.array(1.0)], [jnp.array(1.0 + 1e-7)], rtol=1e-6)
-        True
+        Array(True, dtype=bool)
     """
     if len(pytrees) < 2:
         return True
     first_leaves, first_treedef = tree_flatten(pytrees[0])
-    traced_verdicts: list[Bool[Array, ""]] = []
+    array_verdicts: list[Bool[Array, ""]] = []
     for other in pytrees[1:]:
         other_leaves, other_treedef = tree_flatten(other)
         if other_treedef != first_treedef:
@@ -386,10 +394,10 @@ def tree_equal(
             if verdict is False:
                 return False
             if not isinstance(verdict, bool):
-                traced_verdicts.append(verdict)
-    if not traced_verdicts:
+                array_verdicts.append(verdict)
+    if not array_verdicts:
         return True
-    return jnp.all(jnp.stack(traced_verdicts))
+    return jnp.all(jnp.stack(array_verdicts))
 
 
 # --------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     def frozen_part(m: eqx.nn.MLP) -> eqx.nn.MLP:
         return eqx.filter(m, trainable_spec(m), inverse=True)
 
-    unchanged = eqx.tree_equal(frozen_part(pretrained), frozen_part(tuned)) is True
+    unchanged = bool(eqx.tree_equal(frozen_part(pretrained), frozen_part(tuned)))
     changed = not bool(jnp.array_equal(pretrained.layers[-1].weight, tuned.layers[-1].weight))
     print(f"frozen layers unchanged: {unchanged}")
     print(f"last layer changed: {changed}")

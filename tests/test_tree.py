@@ -280,19 +280,34 @@ class TestTreeAt:
 # --------------------------------------------------------------------------------------
 
 
+def _array_verdict(result: Any) -> bool:
+    """The value of a tree_equal result that must be a scalar boolean JAX array."""
+    assert isinstance(result, jax.Array), f"expected a JAX bool array, got {result!r}"
+    assert result.shape == () and result.dtype == jnp.bool_
+    return bool(result)
+
+
 class TestTreeEqual:
+    # As in Equinox: comparing JAX arrays by value gives a JAX bool array (eagerly too);
+    # everything decided without that (structure, shape, dtype, non-array leaves, NumPy
+    # arrays only) is a Python bool.
+
     def test_equal_trees(self) -> None:
         a = {"x": jnp.arange(3.0), "y": [1, "s", None]}
         b = {"x": jnp.arange(3.0), "y": [1, "s", None]}
-        result = tree_equal(a, b)
-        assert result is True
+        assert _array_verdict(tree_equal(a, b)) is True
+        assert tree_equal({"y": [1, "s", None]}, {"y": [1, "s", None]}) is True
 
-    def test_returns_python_bool_eagerly(self) -> None:
-        assert tree_equal(jnp.ones(2), jnp.zeros(2)) is False
-        assert type(tree_equal(jnp.ones(2), jnp.ones(2))) is bool
+    def test_eager_array_comparison_is_a_jax_array(self) -> None:
+        assert _array_verdict(tree_equal(jnp.ones(2), jnp.zeros(2))) is False
+        assert _array_verdict(tree_equal(jnp.ones(2), jnp.ones(2))) is True
 
     def test_value_mismatch(self) -> None:
-        assert tree_equal([jnp.array([1.0, 2.0])], [jnp.array([1.0, 2.5])]) is False
+        assert _array_verdict(tree_equal([jnp.array([1.0, 2.0])], [jnp.array([1.0, 2.5])])) is False
+
+    def test_non_array_mismatch_is_python_false_even_with_arrays(self) -> None:
+        assert tree_equal((jnp.ones(2), 1), (jnp.ones(2), 2)) is False
+        assert tree_equal((np.ones(2), jnp.ones(2)), (np.zeros(2), jnp.ones(2))) is False
 
     def test_structure_mismatch(self) -> None:
         assert tree_equal([1, 2], (1, 2)) is False
@@ -306,7 +321,7 @@ class TestTreeEqual:
     def test_static_part_of_treedef(self) -> None:
         a = make_linear()
         b = Linear(a.weight, None, 5)
-        assert tree_equal(a, a) is True
+        assert _array_verdict(tree_equal(a, a)) is True
         assert tree_equal(a, b) is False
 
     def test_many_trees(self) -> None:
@@ -314,15 +329,24 @@ class TestTreeEqual:
         assert tree_equal(1, 1, 2) is False
         assert tree_equal(jnp.ones(1)) is True
         assert tree_equal() is True
+        assert _array_verdict(tree_equal(jnp.ones(1), jnp.ones(1), jnp.zeros(1))) is False
 
     def test_nan_unequal(self) -> None:
         nan = jnp.array([jnp.nan])
-        assert tree_equal(nan, nan) is False
+        assert _array_verdict(tree_equal(nan, nan)) is False
+        assert tree_equal(np.array([np.nan]), np.array([np.nan])) is False
         assert tree_equal(float("nan"), float("nan")) is False
 
     def test_numpy_vs_jax(self) -> None:
-        assert tree_equal(np.ones(2, np.float32), jnp.ones(2)) is True
+        assert _array_verdict(tree_equal(np.ones(2, np.float32), jnp.ones(2))) is True
+        assert _array_verdict(tree_equal(jnp.ones(2), np.zeros(2, np.float32))) is False
         assert tree_equal(np.ones(2, np.float32), jnp.ones(2), typematch=True) is False
+        assert tree_equal(np.ones(2), jnp.ones(2)) is False  # float64 vs float32
+
+    def test_numpy_only_is_python_bool(self) -> None:
+        assert tree_equal(np.arange(3.0), np.arange(3.0)) is True
+        assert tree_equal(np.arange(3.0), np.arange(3.0) + 1) is False
+        assert tree_equal(np.arange(3.0), np.arange(3.0) + 1e-5, rtol=1e-3, atol=1e-3) is True
 
     def test_array_vs_non_array(self) -> None:
         assert tree_equal(jnp.array(1), 1) is False
@@ -336,22 +360,24 @@ class TestTreeEqual:
     def test_tolerances(self) -> None:
         a = jnp.array([1.0, 100.0])
         b = jnp.array([1.001, 100.1])
-        assert tree_equal(a, b) is False
-        assert tree_equal(a, b, rtol=1e-2) is True
-        assert tree_equal(a, b, atol=0.2) is True
-        assert tree_equal(a, b, atol=1e-4) is False
-        # Agreement with numpy's definition.
+        assert _array_verdict(tree_equal(a, b)) is False
+        assert _array_verdict(tree_equal(a, b, rtol=1e-2)) is True
+        assert _array_verdict(tree_equal(a, b, atol=0.2)) is True
+        assert _array_verdict(tree_equal(a, b, atol=1e-4)) is False
+        # Agreement with numpy's definition, for JAX and for NumPy arrays.
         for rtol, atol in [(1e-3, 0.0), (0.0, 0.05), (1e-5, 1e-5)]:
             expected = bool(np.allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol))
-            assert tree_equal(a, b, rtol=rtol, atol=atol) is expected
+            assert _array_verdict(tree_equal(a, b, rtol=rtol, atol=atol)) is expected
+            assert tree_equal(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol) is expected
+            assert _array_verdict(tree_equal(np.asarray(a), b, rtol=rtol, atol=atol)) is expected
 
     def test_tolerance_ignored_for_integers(self) -> None:
-        assert tree_equal(jnp.array([1]), jnp.array([2]), atol=5.0) is False
+        assert _array_verdict(tree_equal(jnp.array([1]), jnp.array([2]), atol=5.0)) is False
 
     def test_bfloat16(self) -> None:
         a = jnp.ones(3, jnp.bfloat16)
-        assert tree_equal(a, a + 0) is True
-        assert tree_equal(a, a * 2, atol=0.5) is False
+        assert _array_verdict(tree_equal(a, a + 0)) is True
+        assert _array_verdict(tree_equal(a, a * 2, atol=0.5)) is False
 
     def test_under_jit_returns_array(self) -> None:
         @jax.jit
@@ -707,7 +733,7 @@ def test_module_tree_at_and_equal() -> None:
     assert isinstance(new, Scale) and new.size == 3
     np.testing.assert_array_equal(new.bias, np.zeros(3))
     assert m.bias is None
-    assert tree_equal(m, Scale(jnp.ones(3), None, 3)) is True
+    assert _array_verdict(tree_equal(m, Scale(jnp.ones(3), None, 3))) is True
     assert tree_equal(m, Scale(jnp.ones(3), None, 4)) is False  # static field differs
 
 
