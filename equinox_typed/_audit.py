@@ -7,7 +7,11 @@ The audit has two parts, the second optional:
    construction, whatever the checking mode and with no memo: a model built under
    ``checks("off")`` or edited with ``tree_at`` is audited for real. Abstract leaves
    (``jax.ShapeDtypeStruct``, what ``filter_eval_shape`` builds) are checked inside an
-   abstract trace, where they are arrays of their shape and dtype.
+   abstract trace, where they are arrays of their shape and dtype. A Module that fails
+   its annotations but is a *stack* (an ensemble made with ``filter_vmap``, layers
+   stacked for ``jax.lax.scan``: see :mod:`equinox_typed._stack`) is audited per member
+   instead, under ``jax.vmap`` over its leading axes: each member's fields against the
+   annotations, with the member's own dimension bindings.
 2. **Forward pass** (``inputs=``): see :mod:`equinox_typed._audit_calls`.
 3. **Checkpoint** (``checkpoint=``): the file's records against the tree's leaves, by
    their ``.npy`` headers alone (:func:`equinox_typed._serialisation.diff_checkpoint`),
@@ -37,9 +41,10 @@ from ._checking import (
 from ._eval_shape import filter_eval_shape
 from ._filters import ARRAY_TYPES, combine, partition
 from ._jax_typed import eval_shape, keystr, tree_flatten, tree_flatten_with_path
-from ._module import Module, module_check_items
+from ._module import Module, module_check_items, module_field_hints
 from ._serialisation import PathOrFile, checkpoint_path, diff_checkpoint
 from ._shape_spec import parse_shape_spec, summarise
+from ._stack import on_each_member, stack_prefix
 
 __all__ = ["audit", "build_tree", "is_factory"]
 
@@ -66,6 +71,25 @@ class _Field:
     strict: bool  # unshaped arrays are violations here
 
 
+@dataclasses.dataclass(frozen=True)
+class _Stack:
+    """A stack being audited through its members."""
+
+    path: str
+    owner: str
+    prefix: tuple[int, ...]  # its leading axes
+
+    def note(self) -> str:
+        """The line added to a member's failure: which members, of which stack."""
+        first = ",".join("0" for _ in self.prefix)
+        last = ",".join(str(n - 1) for n in self.prefix)
+        return (
+            f"\n  members:  each of the {math.prod(self.prefix)} members [{first}]..[{last}] "
+            f"of the stack of {self.owner} at `{self.path or '(root)'}` (leading axes "
+            f"{self.prefix} on every array); the shapes above are a member's"
+        )
+
+
 class _FieldAudit:
     """One walk over the tree: a row per array leaf, a violation per failing field."""
 
@@ -76,6 +100,12 @@ class _FieldAudit:
         self.by_dtype: dict[str, list[int]] = {}  # dtype -> [arrays, elements, bytes]
         self.modules = 0
         self.static_leaves = 0
+        self.stacks: list[_Stack] = []  # the stacks whose members are being audited
+
+    @property
+    def stack_axes(self) -> tuple[int, ...]:
+        """The leading axes of the enclosing stacks, outermost first."""
+        return tuple(n for stack in self.stacks for n in stack.prefix)
 
     def tree(self, tree: Any, path: str, field: _Field | None) -> None:
         for key_path, leaf in tree_flatten_with_path(tree, is_leaf=_is_module)[0]:
@@ -88,9 +118,16 @@ class _FieldAudit:
                 self.static_leaves += 1
 
     def module(self, module: Module, path: str) -> None:
-        self.modules += 1
         owner, sizes, items = module_check_items(module, path)
         messages, bindings = check_each(owner, items)
+        if any(m is not None for m in messages):
+            prefix = stack_prefix(module, module_field_hints)
+            if prefix is not None:
+                self.members(module, path, _Stack(path, owner, prefix))
+                return
+        self.modules += 1
+        notes = "".join(stack.note() for stack in self.stacks)
+        messages = [None if m is None else m + notes for m in messages]
         checked = {
             label: (written_hint(hint), message)
             for (label, _, hint), message in zip(items[sizes:], messages[sizes:], strict=True)
@@ -105,6 +142,15 @@ class _FieldAudit:
                 self.violations.append(Violation("field", field_path, message))
             info = _Field(owner, f.name, hint, message, bindings, self.strict or class_strict)
             self.tree(module.__dict__[f.name], field_path, info)
+
+    def members(self, module: Module, path: str, stack: _Stack) -> None:
+        """Audit every member of a stack at once (they share shapes and dtypes): each
+        array is a member's under ``vmap``, so nothing is sliced or allocated."""
+        self.stacks.append(stack)
+        try:
+            on_each_member(module, stack.prefix, lambda member: self.module(member, path))
+        finally:
+            self.stacks.pop()
 
     def array(self, leaf: Any, path: str, field: _Field | None) -> None:
         status: LeafStatus = "unannotated"
@@ -129,7 +175,8 @@ class _FieldAudit:
                     f"Float[Array, 'dim1 dim2']",
                 )
             )
-        shape = tuple(int(n) for n in leaf.shape)
+        stack = self.stack_axes
+        shape = stack + tuple(int(n) for n in leaf.shape)
         dtype = str(leaf.dtype)
         self.rows.append(
             LeafRow(
@@ -141,6 +188,7 @@ class _FieldAudit:
                 shape,
                 bindings,
                 status,
+                stack,
             )
         )
         size = math.prod(shape)

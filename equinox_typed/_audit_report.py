@@ -23,7 +23,7 @@ __all__ = [
     "ViolationKind",
 ]
 
-SCHEMA: Final = "equinox_typed.audit/1"
+SCHEMA: Final = "equinox_typed.audit/2"
 
 LeafStatus: TypeAlias = Literal["ok", "mismatch", "unshaped", "unannotated"]
 CallStatus: TypeAlias = Literal["ok", "failed", "aborted"]
@@ -44,6 +44,10 @@ class LeafRow:
     - ``status``: ``"ok"``; ``"mismatch"`` (the field contradicts its annotation);
       ``"unshaped"`` (the annotation gives no shape or dtype, e.g. ``jax.Array``; a
       violation only with ``strict=True``); ``"unannotated"`` (no annotation at all).
+    - ``stack``: ``()``, or the leading axes of the stack the leaf is part of (an
+      ensemble, scanned layers: ``(5,)`` for 5 members): ``shape`` includes them, while
+      ``annotation``, ``bindings`` and ``status`` are each member's (members share
+      shapes and dtypes, so one status holds for all of them).
     """
 
     path: str
@@ -54,10 +58,11 @@ class LeafRow:
     shape: tuple[int, ...]
     bindings: dict[str, int]
     status: LeafStatus
+    stack: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """This row as JSON-ready data (see :meth:`AuditReport.to_dict`)."""
-        return {**dataclasses.asdict(self), "shape": list(self.shape)}
+        return {**dataclasses.asdict(self), "shape": list(self.shape), "stack": list(self.stack)}
 
 
 @dataclasses.dataclass(frozen=True)

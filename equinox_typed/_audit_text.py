@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import IO, Any, Final
 
-from ._audit_report import AuditReport, Totals
+from ._audit_report import AuditReport, LeafRow, Totals
 from ._pretty import dtype_code
 
 __all__ = ["Section", "print_report_rich", "render_report", "report_sections", "verdict"]
@@ -46,6 +46,12 @@ def _path(path: str | None) -> str:
     return path or _ROOT
 
 
+def _value(row: LeafRow) -> str:
+    """``f32[5,4,3]``; for a leaf of a stack also its leading axes: ``f32[5,4,3] stack[5]``."""
+    text = f"{dtype_code(row.dtype)}[{','.join(map(str, row.shape))}]"
+    return text + (f" stack[{','.join(map(str, row.stack))}]" if row.stack else "")
+
+
 def _bytes(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -66,7 +72,7 @@ def report_sections(report: AuditReport) -> list[Section]:
                     _path(r.path),
                     r.module or "-",
                     r.annotation or "-",
-                    f"{dtype_code(r.dtype)}[{','.join(map(str, r.shape))}]",
+                    _value(r),
                     ", ".join(f"{k}={v}" for k, v in r.bindings.items()) or "-",
                     r.status,
                 )

@@ -833,7 +833,9 @@ def _check_module_and_children(module: Module, path: str) -> None:
             _check_module_and_children(child, path + keystr(key_path))
 
 
-def _field_hints(module: Any) -> Iterator[tuple[Any, Any]]:
+def module_field_hints(module: Any) -> Iterator[tuple[Any, Any]]:
+    """Each annotated field of ``module``: its value and its annotation as written (what
+    :func:`equinox_typed._stack.stack_prefix` reads a stack's leading axes from)."""
     plan = _plan(type(module))
     return zip(plan.get_values(module.__dict__), plan.hints)
 
@@ -847,7 +849,7 @@ def _check_as_stack(module: Module, path: str) -> bool:
     """
     from . import _stack  # imported here: _stack builds on this module
 
-    prefix = _stack.stack_prefix(module, _field_hints)
+    prefix = _stack.stack_prefix(module, module_field_hints)
     if prefix is None:
         return False
 

@@ -16,6 +16,7 @@ member's mismatch is reported with the usual message plus a line naming the stac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,7 +30,7 @@ from ._filters import combine, is_array, partition
 from ._jax_typed import eval_shape, tree_flatten
 from ._module import Module
 
-__all__ = ["stack_prefix", "check_stack_member"]
+__all__ = ["check_stack_member", "on_each_member", "stack_prefix"]
 
 
 def _annotated_arrays(
@@ -93,22 +94,38 @@ def check_stack_member(
 
     **Raises:** the member's :class:`TypeCheckError`, with a line saying it is a stack.
     """
-    arrays, rest = partition(module, is_array)
-
-    def check_member(member_arrays: Any) -> None:
-        check(combine(member_arrays, rest))
-
-    mapped: Callable[[Any], Any] = check_member
-    for _ in prefix:
-        mapped = jax.vmap(mapped)
     try:
-        eval_shape(mapped, arrays)
+        on_each_member(module, prefix, check)
     except TypeCheckError as error:
-        count = 1
-        for size in prefix:
-            count *= size
         raise TypeCheckError(
-            f"{error}\n  stacked:  {owner} holds {count} members (leading axes "
+            f"{error}\n  stacked:  {owner} holds {math.prod(prefix)} members (leading axes "
             f"{prefix} on every array); the first mismatch of a member is shown"
         ) from None
+
+
+def on_each_member(module: Any, prefix: tuple[int, ...], fn: Callable[[Any], None]) -> None:
+    """Call ``fn`` on the members of a stack, all at once and abstractly.
+
+    **Arguments:**
+
+    - ``module``: the stack (its arrays concrete, abstract or tracers).
+    - ``prefix``: its leading axes (from :func:`stack_prefix`).
+    - ``fn``: called once, under ``jax.eval_shape`` of ``jax.vmap`` over ``prefix``,
+      with a Module whose arrays are a member's (tracers of the member's shapes): what
+      ``fn`` finds holds for every member, since they share shapes and dtypes. Its
+      exceptions propagate.
+
+    ```python
+    on_each_member(ensemble, (8,), lambda member: print(member.weight.shape))
+    ```
+    """
+    arrays, rest = partition(module, is_array)
+
+    def member(member_arrays: Any) -> None:
+        fn(combine(member_arrays, rest))
+
+    mapped: Callable[[Any], Any] = member
+    for _ in prefix:
+        mapped = jax.vmap(mapped)
+    eval_shape(mapped, arrays)
 

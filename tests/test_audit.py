@@ -144,6 +144,123 @@ def test_factory_failures_propagate() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# Stacks: ensembles and scanned layers, audited per member.
+
+
+def _ensemble(size: int = 5) -> eqx.nn.Linear:
+    return eqx.filter_vmap(lambda k: eqx.nn.Linear(3, 4, key=k))(
+        jax.random.split(jax.random.key(0), size)
+    )
+
+
+def _member_view(row: Any) -> tuple[Any, ...]:
+    """A stack's row as the row of one member: the leading axes dropped."""
+    return (row.path, row.module, row.field, row.annotation, row.dtype,
+            row.shape[len(row.stack):], row.bindings, row.status)
+
+
+def test_stacked_modules_are_audited_per_member() -> None:
+    ensemble = _ensemble()
+    for tree in (ensemble, eqx.filter_eval_shape(_ensemble)):
+        report = eqx.audit(tree)
+        assert report.ok, report.violations
+        weight, bias = report.rows
+        assert (weight.shape, weight.stack, weight.status) == ((5, 4, 3), (5,), "ok")
+        assert weight.bindings == {"in_features": 3, "out_features": 4}
+        assert (bias.shape, bias.stack) == ((5, 4), (5,))
+        assert report.totals.parameters == 5 * (4 * 3 + 4) == sum(
+            x.size for x in jax.tree_util.tree_leaves(ensemble)
+        )
+        assert report.totals.modules == 1
+        assert "f32[5,4,3] stack[5]" in str(report)
+        assert report.to_dict()["rows"][0]["stack"] == [5]
+    # Each member, sliced out and audited alone, gives the member's part of each row.
+    stacked = [_member_view(r) for r in eqx.audit(ensemble).rows]
+    for i in range(5):
+        member = jax.tree_util.tree_map(lambda x, i=i: x[i], ensemble)
+        alone = eqx.audit(member)
+        assert [r.stack for r in alone.rows] == [(), ()]
+        assert [_member_view(r) for r in alone.rows] == stacked
+
+
+def test_a_wrong_field_of_a_stack_names_its_members() -> None:
+    # An array of a stack holds the field of every member, so a wrong shape is wrong
+    # in each of them; the violation says so, with a member's shapes and bindings.
+    with eqx.checks("off"):
+        bad = eqx.tree_at(lambda m: m.weight, _ensemble(), jnp.zeros((5, 4, 2)))
+    report = eqx.audit(bad)
+    (violation,) = report.violations
+    assert (violation.kind, violation.path) == ("field", ".weight")
+    for fragment in (
+        "Linear: field `.weight` does not match its annotation.",
+        "got:      f32[4,2]",
+        "bindings: in_features=3, out_features=4",
+        "members:  each of the 5 members [0]..[4] of the stack of Linear at `(root)` "
+        "(leading axes (5,) on every array); the shapes above are a member's",
+    ):
+        assert fragment in violation.message
+    assert [(r.shape, r.stack, r.status) for r in report.rows] == [
+        ((5, 4, 2), (5,), "mismatch"),
+        ((5, 4), (5,), "ok"),
+    ]
+    # Not a stack (the arrays disagree on the leading axes): the plain mismatches,
+    # without the members line.
+    with eqx.checks("off"):
+        ragged = eqx.tree_at(lambda m: m.bias, _ensemble(), jnp.zeros((6, 4)))
+    report = eqx.audit(ragged)
+    assert [v.path for v in report.violations] == [".weight", ".bias"]
+    assert "got:      f32[5,4,3]" in report.violations[0].message
+    assert all("members:" not in v.message for v in report.violations)
+    assert all(r.stack == () for r in report.rows)
+
+
+class Scanned(eqx.Module):
+    """Layers stacked along a leading axis and applied with jax.lax.scan."""
+
+    scale: Float[Array, " d"]
+    layers: eqx.nn.Linear
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
+        params, static = eqx.partition(self.layers, eqx.is_array)
+
+        def step(h: jax.Array, layer: Any) -> tuple[jax.Array, None]:
+            return jnp.tanh(eqx.combine(layer, static)(h)), None
+
+        return jax.lax.scan(step, x * self.scale, params)[0]
+
+
+def _scanned(key: jax.Array, depth: int = 3) -> Scanned:
+    layers = eqx.filter_vmap(lambda k: eqx.nn.Linear(4, 4, key=k))(jax.random.split(key, depth))
+    return Scanned(jnp.ones(4), layers)
+
+
+def test_scanned_layers_and_ensembles_of_them_nest() -> None:
+    report = eqx.audit(lambda: _scanned(jax.random.key(0)), inputs="f32[4]")
+    assert report.ok, report.violations
+    assert [(r.path, r.shape, r.stack) for r in report.rows] == [
+        (".scale", (4,), ()),
+        (".layers.weight", (3, 4, 4), (3,)),
+        (".layers.bias", (3, 4), (3,)),
+    ]
+    assert report.calls[0].output == "f32[4]"
+    # An ensemble of 2 such models: a stack (scale is f32[2,4]) of stacks.
+    ensemble = eqx.filter_vmap(_scanned)(jax.random.split(jax.random.key(1), 2))
+    report = eqx.audit(ensemble)
+    assert report.ok, report.violations
+    assert [(r.shape, r.stack, r.bindings) for r in report.rows] == [
+        ((2, 4), (2,), {"d": 4}),
+        ((2, 3, 4, 4), (2, 3), {"in_features": 4, "out_features": 4}),
+        ((2, 3, 4), (2, 3), {"out_features": 4}),
+    ]
+    with eqx.checks("off"):
+        bad = eqx.tree_at(lambda m: m.layers.bias, ensemble, jnp.zeros((2, 3, 5)))
+    (violation,) = eqx.audit(bad).violations
+    assert violation.path == ".layers.bias" and "got:      f32[5]" in violation.message
+    assert "each of the 2 members [0]..[1] of the stack of Scanned at `(root)`" in violation.message
+    assert "each of the 3 members [0]..[2] of the stack of Linear at `.layers`" in violation.message
+
+
+# ---------------------------------------------------------------------------------------
 # Forward pass.
 
 
@@ -422,14 +539,14 @@ def test_json_schema() -> None:
     assert set(document) == {
         "schema", "ok", "inputs", "checkpoint", "rows", "calls", "violations", "totals"
     }
-    assert document["schema"] == "equinox_typed.audit/1"
+    assert document["schema"] == "equinox_typed.audit/2"
     assert document["ok"] is False and document["inputs"] == ["f32[4]"]
     assert document["checkpoint"] is None
     row = document["rows"][0]
     assert set(row) == {
-        "path", "module", "field", "annotation", "dtype", "shape", "bindings", "status"
+        "path", "module", "field", "annotation", "dtype", "shape", "bindings", "status", "stack"
     }
-    assert row["shape"] == [4, 4] and row["dtype"] == "float32"
+    assert row["shape"] == [4, 4] and row["dtype"] == "float32" and row["stack"] == []
     assert set(document["calls"][0]) == {"path", "module", "depth", "inputs", "output", "status"}
     kinds = [v["kind"] for v in document["violations"]]
     assert kinds == ["field", "call"]

@@ -156,7 +156,7 @@ def test_discovery_and_json_schema(models: Path) -> None:
         assert set(report) == {
             "schema", "ok", "inputs", "checkpoint", "rows", "calls", "violations", "totals"
         }
-        assert report["schema"] == "equinox_typed.audit/1"
+        assert report["schema"] == "equinox_typed.audit/2"
         assert report["inputs"] == ["f32[8]"]
     assert [r["ok"] for r in reports.values()] == [True, False, False]
     chain = reports["models.py:make_chain"]
@@ -173,6 +173,82 @@ def test_discovery_and_json_schema(models: Path) -> None:
     resized = reports["models.py:resized"]
     assert [v["path"] for v in resized["violations"]] == [".layers[1].weight", ".layers[1]"]
     assert resized["totals"]["by_dtype"]["float32"]["parameters"] == resized["totals"]["parameters"]
+
+
+STACKS = """
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+import equinox_typed as eqx
+
+
+def make_ensemble() -> eqx.nn.MLP:
+    # Five MLPs as one Module: every array has a leading axis of 5.
+    keys = jax.random.split(jax.random.key(0), 5)
+    return eqx.filter_vmap(lambda k: eqx.nn.MLP(8, 2, 16, 2, key=k))(keys)
+
+
+class Deep(eqx.Module):
+    layers: eqx.nn.Linear  # 6 layers stacked, applied with jax.lax.scan
+
+    def __call__(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
+        params, static = eqx.partition(self.layers, eqx.is_array)
+
+        def step(h, layer):
+            return jnp.tanh(eqx.combine(layer, static)(h)), None
+
+        return jax.lax.scan(step, x, params)[0]
+
+
+def make_deep() -> Deep:
+    keys = jax.random.split(jax.random.key(1), 6)
+    return Deep(eqx.filter_vmap(lambda k: eqx.nn.Linear(4, 4, key=k))(keys))
+
+
+with eqx.checks("off"):
+    wrong = eqx.tree_at(lambda m: m.layers[1].weight, make_ensemble(), jnp.zeros((5, 16, 7)))
+"""
+
+
+def test_stacked_ensemble_and_scanned_layers_exit_0(tmp_path: Path) -> None:
+    _write(tmp_path, "stacks.py", STACKS)
+    result = _run(tmp_path, "stacks.py:make_ensemble", "stacks.py:make_deep")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  .")}
+    assert rows[".layers[0].weight"].split()[-5:] == [
+        "f32[5,16,8]", "stack[5]", "in_features=8,", "out_features=16", "ok"
+    ]
+    assert rows[".layers.weight"].split()[-5:] == [
+        "f32[6,4,4]", "stack[6]", "in_features=4,", "out_features=4", "ok"
+    ]
+    assert all(line.endswith("ok") for line in rows.values())
+    assert "Totals: 2,250 parameters" in result.stdout  # 5 x 450
+    # The scanned model's forward pass runs through its stack (scan traces its body,
+    # one member's layer, once: a Module rebuilt inside the scan, not in the tree).
+    deep = _run(tmp_path, "stacks.py:make_deep", "--input", "f32[4]")
+    assert deep.returncode == 0, deep.stdout + deep.stderr
+    calls = [line.split() for line in deep.stdout.splitlines() if line.endswith(" ok")][-2:]
+    assert calls == [
+        ["(root)", "Deep", "f32[4]", "f32[4]", "ok"],
+        ["(not", "in", "tree)", "Linear", "f32[4]", "f32[4]", "ok"],
+    ]
+    assert deep.stdout.splitlines()[-1] == "OK: no violations (2 arrays, 2 calls checked)"
+
+
+def test_stack_with_a_wrong_field_exit_1_names_the_members(tmp_path: Path) -> None:
+    _write(tmp_path, "stacks.py", STACKS)
+    result = _run(tmp_path, "stacks.py:wrong")
+    assert result.returncode == 1, result.stderr
+    row = next(line for line in result.stdout.splitlines() if ".layers[1].weight" in line)
+    assert "f32[5,16,7] stack[5]" in row and row.endswith("mismatch")
+    assert "[field] .layers[1].weight" in result.stdout
+    assert "got:      f32[16,7]" in result.stdout
+    assert "bindings: in_features=16, out_features=16" in result.stdout
+    assert (
+        "members:  each of the 5 members [0]..[4] of the stack of Linear at `.layers[1]`"
+        in result.stdout
+    )
+    assert result.stdout.splitlines()[-1] == "FAILED: 1 violation (6 arrays checked)"
 
 
 def _save(path: Path, hidden: int) -> None:

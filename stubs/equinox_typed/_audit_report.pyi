@@ -33,6 +33,7 @@ class LeafRow:
     shape: tuple[int, ...]
     bindings: dict[str, int]
     status: LeafStatus
+    stack: tuple[int, ...] = ()
     def to_dict(self) -> dict[str, Any]: ...
 
 @dataclasses.dataclass(frozen=True)
