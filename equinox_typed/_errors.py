@@ -55,6 +55,7 @@ __all__ = [
     "JaxRuntimeError",
     "OnError",
     "any_over_batch",
+    "call_site",
     "branched_error_if",
     "error_if",
     "raise_if_error_if",
@@ -89,8 +90,9 @@ _PACKAGE_DIR: Final = str(pathlib.Path(__file__).parent)
 _JAX_DIR: Final = str(pathlib.Path(jax.__file__).parent)
 
 
-def _call_site() -> str:
-    """The innermost frame outside this package and JAX: the user's ``error_if`` line."""
+def call_site() -> str:
+    """The innermost frame outside this package and JAX, formatted as in a traceback:
+    the user's line that called into this package (``error_if``, ``backward_nan``...)."""
     frame: types.FrameType | None = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
     while frame is not None:
         name = frame.f_code.co_filename
@@ -316,7 +318,7 @@ def branched_error_if(
     """
     on_error = cast(OnError, _resolve(on_error))
     msgs = tuple(msgs)
-    site = _call_site()
+    site = call_site()
     if type(pred) is bool and not _has_tracer(index):
         # Decided while tracing, as in Equinox: no program is built for it.
         return _decide_now(x, pred, int(np.max(np.asarray(index))), msgs, on_error, EquinoxTracetimeError, site)

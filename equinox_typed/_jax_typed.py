@@ -33,12 +33,17 @@ import jax.core
 import jax.numpy as jnp
 import jax.tree_util as jtu
 import jaxtyping
+from jax.interpreters import ad as _ad
+from jax.interpreters import batching as _batching
+from jax.interpreters import mlir as _mlir
 
 __all__ = [
+    "AdZero",
     "Device",
     "JaxRuntimeError",
     "KeyEntry",
     "KeyPath",
+    "RuleTable",
     "TreeDef",
     "asarray",
     "checkpoint",
@@ -58,11 +63,16 @@ __all__ = [
     "jit",
     "jvp",
     "keystr",
+    "lower_fun",
     "make_jaxpr",
     "pad",
     "pmap",
+    "primitive_batchers",
+    "primitive_jvps",
+    "primitive_transposes",
     "pure_callback",
     "reduce_window",
+    "register_lowering",
     "register_pytree_node",
     "register_pytree_with_keys",
     "shape_dtype_struct",
@@ -225,3 +235,23 @@ pure_callback: Callable[..., Any] = jax.pure_callback
 debug_breakpoint: Callable[..., Any] = jax.debug.breakpoint  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
 clear_caches: Callable[[], None] = jax.clear_caches
 JaxRuntimeError: type[Exception] = jax.errors.JaxRuntimeError  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+
+# --------------------------------------------------------------------------------------
+# The rule tables of a new primitive (eqx.debug.announce_transform): JAX's public
+# `jax.interpreters` modules, whose rule types are partly unknown to pyright.
+
+
+
+class RuleTable(Protocol):
+    """Where a primitive's rule is registered: ``table[primitive] = rule``."""
+
+    def __setitem__(self, primitive: Any, rule: Callable[..., Any], /) -> None: ...
+
+
+primitive_jvps: RuleTable = _ad.primitive_jvps  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+primitive_transposes: RuleTable = _ad.primitive_transposes  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+# A dict on older JAX, a write-only proxy on newer.
+primitive_batchers: RuleTable = _batching.primitive_batchers
+register_lowering: Callable[..., None] = _mlir.register_lowering  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+lower_fun: Callable[..., Any] = _mlir.lower_fun  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+AdZero: type = _ad.Zero  # a symbolic-zero tangent or cotangent in those rules

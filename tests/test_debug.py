@@ -295,3 +295,229 @@ def test_breakpoint_if_token(breakpoints: list[dict[str, Any]]) -> None:
     assert eqx.debug.breakpoint_if(False, backend="record") is None
     out = jax.jit(lambda t: eqx.debug.breakpoint_if(jnp.array(True), backend="record", token=t))(token)
     assert float(out) == 7.0 and len(breakpoints) == 1
+
+
+# --------------------------------------------------------------------------------------
+# backward_nan
+# --------------------------------------------------------------------------------------
+
+
+def _guarded_sqrt_loss(lib: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    # sqrt's derivative at a negative input is NaN, which `where` multiplies by zero --
+    # except that 0 * NaN is NaN: the classic NaN that appears on the backward pass only.
+    # lib=None: the same loss without backward_nan, the reference.
+    def loss(x: Any) -> Any:
+        y = x if lib is None else lib.debug.backward_nan(x, **kwargs)
+        return jnp.sum(jnp.where(y["a"] > 0, jnp.sqrt(y["a"]), 0.0)) + 2 * y["b"]
+
+    return loss
+
+
+GOOD = {"a": jnp.array([1.0, 4.0]), "b": jnp.array(3.0)}
+BAD = {"a": jnp.array([-1.0, 4.0]), "b": jnp.array(3.0)}
+
+
+def test_backward_nan_is_the_identity_forward_and_backward(capsys: pytest.CaptureFixture[str]) -> None:
+    plain = _guarded_sqrt_loss(None)
+    ours = _guarded_sqrt_loss(eqx, name="x")
+    assert float(ours(GOOD)) == float(plain(GOOD))
+    assert capsys.readouterr().out == ""  # nothing on the forward pass
+    for jit in (False, True):
+        run = jax.jit(jax.grad(ours)) if jit else jax.grad(ours)
+        grads = run(GOOD)
+        expected = jax.grad(plain)(GOOD)
+        assert jax.tree.map(lambda a, b: bool((a == b).all()), grads, expected) == {"a": True, "b": True}
+        jax.effects_barrier()
+        printed = capsys.readouterr().out
+        assert printed.startswith("x:\n   primals={")
+        assert "'a': Array([1., 4.], dtype=float32)" in printed
+        assert "cotangents={" in printed and "'a': Array([0.5 , 0.25], dtype=float32)" in printed
+        if jit:  # values come back from the device: no weak types, one line each
+            assert printed == (
+                "x:\n"
+                "   primals={'a': Array([1., 4.], dtype=float32), 'b': Array(3., dtype=float32)}\n"
+                "cotangents={'a': Array([0.5 , 0.25], dtype=float32), 'b': Array(2., dtype=float32)}\n"
+            )
+
+
+@pytest.mark.parametrize("where", ["eager", "filter_jit"])
+def test_backward_nan_raises_on_nan_cotangent_like_equinox(where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for lib in (eqx, equinox):
+        grad = jax.grad(_guarded_sqrt_loss(lib, name="x"))
+        run = grad if where == "eager" else lib.filter_jit(grad)
+        with pytest.raises(Exception) as info:
+            run(BAD)
+        assert type(info.value).__name__ == "EquinoxRuntimeError"
+        assert "Encountered NaN" in str(info.value)
+        jax.effects_barrier()
+        printed = capsys.readouterr().out
+        if lib is equinox:  # its print is independent of its check: on older JAX the
+            continue  # check may run, and stop the program, before the print
+        # The primal and the NaN cotangent are printed before stopping.
+        assert printed.startswith("x:\n   primals={") and "cotangents={" in printed
+        assert "'a': Array([ nan, 0.25], dtype=float32)" in printed
+    message = str(_raise_ours(where))
+    # Ours names the backward_nan call in the user's code (this file), and its name.
+    assert "backward_nan (name='x') at" in message and "test_debug.py" in message
+    assert "y = x if lib is None else lib.debug.backward_nan(x, **kwargs)" in message
+
+
+def _raise_ours(where: str) -> BaseException:
+    grad = jax.grad(_guarded_sqrt_loss(eqx, name="x"))
+    run = grad if where == "eager" else eqx.filter_jit(grad)
+    with pytest.raises(eqx.EquinoxRuntimeError) as info:
+        run(BAD)
+    return info.value
+
+
+def test_backward_nan_without_terminate_only_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    grads = jax.jit(jax.grad(_guarded_sqrt_loss(eqx, terminate=False)))(BAD)
+    assert bool(jnp.isnan(grads["a"][0])) and float(grads["b"]) == 2.0
+    jax.effects_barrier()
+    printed = capsys.readouterr().out
+    assert printed.startswith("   primals=")  # no name: no header line
+    assert "cotangents={'a': Array([ nan, 0.25], dtype=float32)" in printed
+
+
+def test_backward_nan_non_array_leaves_and_vmap(capsys: pytest.CaptureFixture[str]) -> None:
+    def loss(x: Any) -> Any:
+        y = eqx.debug.backward_nan(x, name="v")
+        return jnp.sum(y["w"] * y["n"])
+
+    grads = eqx.filter_vmap(eqx.filter_grad(loss))({"w": jnp.ones((2, 3)), "n": 3})
+    assert grads["w"].tolist() == [[3.0] * 3] * 2 and grads["n"] is None
+    jax.effects_barrier()
+    printed = capsys.readouterr().out
+    assert printed.count("v:\n") == 2  # once per batch element, as jax.debug prints
+    assert "'n': 3" in printed
+
+
+# --------------------------------------------------------------------------------------
+# store_dce / inspect_dce
+# --------------------------------------------------------------------------------------
+
+
+def _dce_report(lib: Any, name: str) -> str:
+    @jax.jit
+    def f(x: Any) -> Any:
+        a, _ = lib.debug.store_dce((x**2, x + 1), name=name)
+        return a
+
+    f(1)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        lib.debug.inspect_dce(name=name)
+    return out.getvalue()
+
+
+def test_inspect_dce_prints_what_equinox_prints() -> None:
+    ours = _dce_report(eqx, "parity")
+    theirs = _dce_report(equinox, "parity")
+    assert ours == theirs.replace("`equinox.debug", "`equinox_typed.debug")
+    assert ours == "Found 1 call to `equinox_typed.debug.store_dce`.\nEntry 0:\n(i32[], <DCE'd>)\n"
+
+
+def test_store_dce_records_each_trace_with_static_leaves(capsys: pytest.CaptureFixture[str]) -> None:
+    @jax.jit
+    def f(x: Any) -> Any:
+        tree = eqx.debug.store_dce({"w": x * 3, "k": "static", "v": jnp.ones((2, 3))}, name="tree")
+        return tree["w"]
+
+    eqx.debug.inspect_dce(name="tree")
+    assert capsys.readouterr().out == "Found 0 calls to `equinox_typed.debug.store_dce`.\n"
+    f(jnp.ones(2, dtype=jnp.int32))
+    jax.jit(jax.vmap(f))(jnp.ones((4, 5)))  # a second trace: a second entry
+    eqx.debug.inspect_dce(name="tree")
+    assert capsys.readouterr().out == (
+        "Found 2 calls to `equinox_typed.debug.store_dce`.\n"
+        "Entry 0:\n{'k': 'static', 'v': <DCE'd>, 'w': i32[2]}\n"
+        "Entry 1:\n{'k': 'static', 'v': <DCE'd>, 'w': f32[4,5]}\n"
+    )
+
+
+@LIBS
+def test_dce_misuse(lib: Any) -> None:
+    with pytest.raises(RuntimeError, match="inside (of )?JIT|inside jit"):
+        lib.debug.store_dce(jnp.ones(2))
+    with pytest.raises(RuntimeError, match="inside (of )?JIT|inside jit"):
+        jax.vmap(lib.debug.store_dce)(jnp.ones(2))
+    with pytest.raises(RuntimeError, match="outside (of )?JIT|outside jit"):
+        jax.jit(lambda: lib.debug.inspect_dce())()
+
+
+def test_dce_name_must_be_hashable() -> None:
+    with pytest.raises(TypeError, match="store_dce: name must be hashable, got list"):
+        jax.jit(lambda x: eqx.debug.store_dce(x, name=["a"]))(1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="inspect_dce: name must be hashable, got dict"):
+        eqx.debug.inspect_dce(name={})  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# announce_transform
+# --------------------------------------------------------------------------------------
+
+
+def _announcements(lib: Any, wrap: str, intermediates: bool, leaves: int) -> list[str]:
+    said: list[str] = []
+
+    def f(x: Any) -> Any:
+        y = lib.debug.announce_transform(x, name="n", intermediates=intermediates, announce=said.append)
+        return jnp.sum(jnp.sin(y[0]) * y[-1])
+
+    x = (jnp.arange(3.0), jnp.ones(3))[:leaves]
+    {
+        "eager": lambda: f(x),
+        "jit": lambda: jax.jit(f)(x),
+        "vmap": lambda: jax.vmap(f)(x),
+        "grad": lambda: jax.grad(f)(x),
+        "jvp": lambda: jax.jvp(f, (x,), (x,)),
+        "jit_vmap": lambda: jax.jit(jax.vmap(f))(x),
+        "jit_grad": lambda: jax.jit(jax.grad(f))(x),
+        "vmap_grad": lambda: jax.vmap(jax.grad(f))(x),
+        "grad_grad": lambda: jax.grad(lambda x: jnp.sum(jax.grad(f)(x)[0]))(x),
+        "linearize": lambda: jax.linearize(f, x)[1](x),
+    }[wrap]()
+    return said
+
+
+ANNOUNCED = ["eager", "jit", "vmap", "grad", "jvp", "jit_vmap", "jit_grad", "vmap_grad", "grad_grad", "linearize"]
+
+
+@pytest.mark.parametrize("intermediates", [False, True])
+@pytest.mark.parametrize("wrap", ANNOUNCED)
+def test_announce_transform_matches_equinox(wrap: str, intermediates: bool) -> None:
+    ours = _announcements(eqx, wrap, intermediates, leaves=1)
+    assert ours == _announcements(equinox, wrap, intermediates, leaves=1)
+    assert ours and all(line.startswith("(n) ") for line in ours)
+
+
+@pytest.mark.parametrize("wrap", ANNOUNCED)
+def test_announce_transform_several_leaves(wrap: str) -> None:
+    # Equinox 0.13.8's transposition fails for more than one array; the announcements
+    # are those of a single array.
+    assert _announcements(eqx, wrap, True, leaves=2) == _announcements(eqx, wrap, True, leaves=1)
+
+
+def test_announce_transform_known_paths_and_identity(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _announcements(eqx, "jit_vmap", False, 1) == ["(n) vmap:abstract", "(n) vmap:mlir"]
+    assert _announcements(eqx, "jit_vmap", True, 1) == ["(n) vmap", "(n) vmap:abstract", "(n) vmap:mlir"]
+    # How often JAX traces the tangent abstractly differs across JAX versions.
+    jit_grad = _announcements(eqx, "jit_grad", False, 1)
+    assert jit_grad[0] == "(n) jvp_p:abstract" and "(n) jvp_t:abstract" in jit_grad
+    assert jit_grad[-3:] == ["(n) jvp_t:transpose:abstract", "(n) jvp_p:mlir", "(n) jvp_t:transpose:mlir"]
+    x = {"a": jnp.arange(3.0), "s": "static"}
+    out = eqx.debug.announce_transform(x)  # default: printed, without a name
+    assert out["s"] == "static" and out["a"].tolist() == [0.0, 1.0, 2.0]
+    assert capsys.readouterr().out == "impl\n"
+    grads = jax.grad(lambda x: jnp.sum(eqx.debug.announce_transform(x, announce=lambda _: None) ** 2))(jnp.arange(3.0))
+    assert grads.tolist() == [0.0, 2.0, 4.0]
+
+
+def test_every_equinox_debug_name_exists() -> None:
+    theirs = {name for name in dir(equinox.debug) if not name.startswith("_")}
+    assert theirs <= set(eqx.debug.__all__)
+    assert eqx.debug.__all__ == sorted(eqx.debug.__all__)
+    assert "debug" in eqx.__all__

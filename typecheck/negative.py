@@ -99,6 +99,8 @@ def debug_misuse(x: Array) -> None:
     counted("x")  # type: ignore[arg-type]
     eqx.debug.assert_max_traces(_identity)  # type: ignore[call-overload]
     eqx.debug.assert_max_traces(_identity, max_traces="1")  # type: ignore[call-overload]
+    eqx.debug.inspect_dce(name=[1])  # type: ignore[arg-type]
+    eqx.debug.announce_transform(x, announce=hex)  # type: ignore[arg-type]
 
 
 def closure_mistakes(model: MLP, x: Array, y: Array) -> None:

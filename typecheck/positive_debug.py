@@ -32,3 +32,12 @@ def check_assert_max_traces(x: Array) -> None:
 def check_breakpoint_if(x: Array) -> None:
     token: Any = eqx.debug.breakpoint_if(x > 0, num_frames=2)
     del token
+
+
+def check_identities(x: Float[Array, "n"], tree: dict[str, Array]) -> None:
+    assert_type(eqx.debug.backward_nan(x, name="x", terminate=False), Array)
+    assert_type(eqx.debug.store_dce(tree, name=("layer", 1)), dict[str, Array])
+    eqx.debug.inspect_dce(name=("layer", 1))
+    said: list[str] = []
+    assert_type(eqx.debug.announce_transform(tree, name="t", announce=said.append), dict[str, Array])
+    assert_type(eqx.debug.announce_transform(x, intermediates=True), Array)
