@@ -280,7 +280,7 @@ def _checkpoint_name(checkpoint: PathOrFile) -> str:
 def _checkpoint_violations(checkpoint: PathOrFile, tree: Any) -> list[Violation]:
     """Every difference between the checkpoint file and ``tree``, one violation each,
     at the key path of the leaf (``"<end>"`` for records after the last leaf)."""
-    return [Violation("checkpoint", d.path, d.message) for d in diff_checkpoint(checkpoint, tree)]
+    return [Violation("checkpoint", d.path, d.detail) for d in diff_checkpoint(checkpoint, tree)]
 
 
 def audit(

@@ -210,7 +210,9 @@ def print_report_rich(report: AuditReport, file: IO[str], *, title: str | None =
             table.add_row(*_rich_cells(row, section.status_column))
         console.print(table)
     console.print("\n".join(_tail_lines(report)), markup=False, highlight=False)
-    console.print(verdict(report), style="green" if report.ok else "red", markup=False)
+    console.print(
+        verdict(report), style="green" if report.ok else "red", markup=False, highlight=False
+    )
 
 
 def _rich_cells(row: Sequence[str], status_column: int | None) -> list[Any]:

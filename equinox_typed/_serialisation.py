@@ -86,10 +86,14 @@ class CheckpointDifference:
     got: str
 
     @property
+    def detail(self) -> str:
+        """One line without the key path: what kind of difference, expected and got."""
+        return f"{_KIND_TEXT[self.kind]}: expected {self.expected}, got {self.got}"
+
+    @property
     def message(self) -> str:
         """One line: where, what kind of difference, expected and got."""
-        where = self.path or "<root>"
-        return f"{where}: {_KIND_TEXT[self.kind]}: expected {self.expected}, got {self.got}"
+        return f"{self.path or '<root>'}: {self.detail}"
 
 
 class CheckpointError(RuntimeError):

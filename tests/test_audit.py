@@ -422,22 +422,22 @@ def test_matching_checkpoint_is_ok_abstract_or_concrete(tmp_path: Path) -> None:
             {},
             {"out_features": 5},
             [
-                (".weight", ".weight: shape differs: expected f32[5,3], got f32[4,3]"),
-                (".bias", ".bias: shape differs: expected f32[5], got f32[4]"),
+                (".weight", "shape differs: expected f32[5,3], got f32[4,3]"),
+                (".bias", "shape differs: expected f32[5], got f32[4]"),
             ],
         ),
         (
             {},
             {"dtype": jnp.float16},
             [
-                (".weight", ".weight: dtype differs: expected f16[4,3], got f32[4,3]"),
-                (".bias", ".bias: dtype differs: expected f16[4], got f32[4]"),
+                (".weight", "dtype differs: expected f16[4,3], got f32[4,3]"),
+                (".bias", "dtype differs: expected f16[4], got f32[4]"),
             ],
         ),
         (
             {"use_bias": False},
             {},
-            [(".bias", ".bias: leaf missing from the checkpoint: expected f32[4], got the end of the file")],
+            [(".bias", "leaf missing from the checkpoint: expected f32[4], got the end of the file")],
         ),
         (
             {},
@@ -445,7 +445,7 @@ def test_matching_checkpoint_is_ok_abstract_or_concrete(tmp_path: Path) -> None:
             [
                 (
                     "<end>",
-                    "<end>: checkpoint has more leaves than `like`: expected the end of "
+                    "checkpoint has more leaves than `like`: expected the end of "
                     "the file after 1 records, got 1 more: f32[4]",
                 )
             ],
@@ -484,7 +484,7 @@ def test_checkpoint_violations_follow_field_and_call_violations(tmp_path: Path) 
     assert document["violations"][2] == {
         "kind": "checkpoint",
         "path": ".head.bias",
-        "message": ".head.bias: shape differs: expected f32[3], got f32[2]",
+        "message": "shape differs: expected f32[3], got f32[2]",
     }
 
 
