@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+import equinox_typed._audit_report as report_types
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 MODELS = """
 import jax
@@ -251,6 +260,125 @@ def test_stack_with_a_wrong_field_exit_1_names_the_members(tmp_path: Path) -> No
     assert result.stdout.splitlines()[-1] == "FAILED: 1 violation (6 arrays checked)"
 
 
+ZOO = """
+import types
+
+import jax
+import jax.numpy as jnp
+import equinox_typed as eqx
+
+encoder = types.SimpleNamespace(block=eqx.nn.Linear(2, 3, key=jax.random.key(0)))
+
+
+def make_pair() -> tuple[eqx.nn.Linear, eqx.nn.Linear]:
+    return eqx.nn.Linear(2, 3, key=jax.random.key(1)), eqx.nn.Linear(3, 1, key=jax.random.key(2))
+
+
+def make_named() -> dict[str, eqx.nn.Linear]:
+    return {"a": eqx.nn.Linear(4, 5, key=jax.random.key(3))}
+
+
+class Loose(eqx.Module):
+    x: jax.Array  # no shape or dtype
+
+
+def make_loose() -> Loose:
+    return Loose(jnp.zeros(3))
+
+
+def make_from_data() -> eqx.nn.Linear:
+    # Needs a concrete value: cannot be built abstractly.
+    return eqx.nn.Linear(int(jnp.ones(3).sum()), 2, key=jax.random.key(4))
+"""
+
+
+def _report_of(result: subprocess.CompletedProcess[str], target: str) -> dict[str, Any]:
+    document = json.loads(result.stdout)
+    reports: list[dict[str, Any]] = [
+        r["report"] for r in document["results"] if r["target"] == target
+    ]
+    (report,) = reports
+    return report
+
+
+def test_dotted_targets_nested_names_container_factories_strict_concrete(tmp_path: Path) -> None:
+    (tmp_path / "zoo").mkdir()
+    _write(tmp_path / "zoo", "__init__.py", "")
+    _write(tmp_path / "zoo", "models.py", ZOO)
+    named = _run(
+        tmp_path, "zoo.models:encoder.block", "zoo.models:make_pair", "zoo.models:make_named",
+        "zoo.models:make_loose", "--format", "json",
+    )
+    assert named.returncode == 0, named.stderr
+    paths = {
+        target: [row["path"] for row in _report_of(named, f"zoo.models:{target}")["rows"]]
+        for target in ("encoder.block", "make_pair", "make_named", "make_loose")
+    }
+    assert paths == {
+        "encoder.block": [".weight", ".bias"],
+        "make_pair": ["[0].weight", "[0].bias", "[1].weight", "[1].bias"],
+        "make_named": ["['a'].weight", "['a'].bias"],
+        "make_loose": [".x"],
+    }
+    assert _report_of(named, "zoo.models:make_loose")["rows"][0]["status"] == "unshaped"
+    # Discovery: the annotated factories (tuple and dict of Modules included), not the
+    # namespace holding a Module.
+    discovered = _run(tmp_path, "zoo.models", "--format", "json")
+    assert [r["target"] for r in json.loads(discovered.stdout)["results"]] == [
+        "zoo.models:make_pair",
+        "zoo.models:make_named",
+        "zoo.models:make_loose",
+        "zoo.models:make_from_data",
+    ]
+    assert discovered.returncode == 2  # make_from_data cannot be built abstractly
+    assert discovered.stderr.startswith(
+        "error: zoo.models:make_from_data: cannot build: ConcretizationTypeError"
+    )
+    assert discovered.stderr.rstrip().endswith("(built abstractly; --concrete builds it for real)")
+    assert len(discovered.stderr.splitlines()) == 1
+    # --strict makes the unshaped field a violation; --concrete builds for real.
+    strict = _run(tmp_path, "zoo.models:make_loose", "--strict")
+    assert strict.returncode == 1
+    assert "[unshaped] .x" in strict.stdout
+    assert "Loose: field `.x` holds an array but its annotation" in strict.stdout
+    concrete = _run(tmp_path, "zoo.models:make_from_data", "--concrete")
+    assert concrete.returncode == 0, concrete.stderr
+    assert concrete.stdout.splitlines()[0] == "== zoo.models:make_from_data"
+    assert "f32[2,3]" in concrete.stdout
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal(
+    models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from equinox_typed.check import main
+
+    monkeypatch.syspath_prepend(str(models))  # what importing the file adds, undone after
+    monkeypatch.setenv("COLUMNS", "200")  # the terminal's width, for rich
+    target = str(models / "models.py") + ":resized"
+    for stream, no_colour, coloured in (
+        (io.StringIO(), None, False),
+        (_Terminal(), None, True),
+        (_Terminal(), "1", False),  # https://no-color.org
+    ):
+        if no_colour is None:
+            monkeypatch.delenv("NO_COLOR", raising=False)
+        else:
+            monkeypatch.setenv("NO_COLOR", no_colour)
+        assert main([target], out=stream, err=io.StringIO()) == 1
+        text = stream.getvalue()
+        assert ("\x1b[" in text) == coloured, text
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+        assert "[field] .layers[1].weight" in plain
+        assert plain.splitlines()[-1] == "FAILED: 1 violation (6 arrays checked)"
+        if coloured:  # the verdict in red as a whole
+            assert "\x1b[31mFAILED: 1 violation (6 arrays checked)\x1b[0m" in text
+
+
 def _save(path: Path, hidden: int) -> None:
     """A checkpoint of make_mlp's architecture with ``hidden`` features per hidden layer."""
     import jax
@@ -273,8 +401,8 @@ def test_checkpoint_of_another_model_exit_1_names_the_leaves(models: Path) -> No
         (".layers[2].weight", "expected f32[2,16], got f32[2,32]"),
     ]
     for path, what in differences:
-        assert f"[checkpoint] {path}\n    {path}: shape differs: {what}\n" in result.stdout
-    assert ".layers[2].bias: " not in result.stdout  # f32[2] in both
+        assert f"[checkpoint] {path}\n    shape differs: {what}\n" in result.stdout
+    assert "[checkpoint] .layers[2].bias" not in result.stdout  # f32[2] in both
     assert result.stdout.splitlines()[-1] == "FAILED: 5 violations (6 arrays, checkpoint checked)"
     # The same in JSON, each difference at its key path.
     document = json.loads(
@@ -350,3 +478,70 @@ def test_ten_gigabyte_factory_is_audited_in_little_memory(tmp_path: Path) -> Non
     assert report["totals"]["bytes"] == 4 * 2 * (n * n + n) > 10 * 10**9
     assert [c["output"] for c in report["calls"]] == ["f32[36000]"] * 3
     assert peak_mib < 1024, f"peak resident memory {peak_mib:.0f} MiB"
+
+
+def _readme_section() -> str:
+    text = README.read_text()
+    start = text.index("## Auditing models")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_readme_example_outputs_are_what_the_command_prints(tmp_path: Path) -> None:
+    section = _readme_section()
+    models = re.search(r"```python\n(# models\.py\n.*?)```", section, re.S)
+    saving = re.search(r"`(eqx\.tree_serialise_leaves\(\"classifier\.eqx\".*?)`", section)
+    assert models is not None and saving is not None
+    _write(tmp_path, "models.py", models.group(1))
+    import jax
+
+    import equinox_typed as eqx
+
+    os.chdir(tmp_path)  # the README saves to a relative path
+    try:
+        eval(saving.group(1), {"eqx": eqx, "jax": jax})
+    finally:
+        os.chdir(Path(__file__).parent)
+    blocks = re.findall(r"```\n(\$ python -m equinox_typed\.check .*?)```", section, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        command, rest = block.split("\n", 1)
+        output, status = rest.split("$ echo $?\n")
+        result = _run(tmp_path, *shlex.split(command)[4:])
+        assert (result.stdout, result.returncode) == (output, int(status)), command
+
+
+def _documented_names(cell: str) -> set[str]:
+    """The backticked plain names in a cell of the README's schema table."""
+    return set(re.findall(r"`([a-z_]+)`", cell)) - {"null", "true"}
+
+
+def test_json_matches_the_documented_schema(models: Path) -> None:
+    _save(models / "other.eqx", hidden=32)
+    result = _run(
+        models, "models.py:make_chain", "--input", "f32[8]", "--checkpoint", "other.eqx",
+        "--format", "json",
+    )
+    report = json.loads(result.stdout)["results"][0]["report"]
+    section = _readme_section()
+    table = section[section.index("### JSON schema") :]
+    cells = dict(re.findall(r"^\| `([a-z_\[\]]+)` \| (.*) \|$", table, re.M))
+    assert {key.removesuffix("[]") for key in cells} == set(report)
+    assert f'`"{report["schema"]}"`' in cells["schema"]
+    parts: dict[str, Any] = {
+        "rows[]": report["rows"][0],
+        "calls[]": report["calls"][0],
+        "violations[]": report["violations"][0],
+        "totals": report["totals"],
+    }
+    for key, example in parts.items():
+        assert set(example) <= _documented_names(cells[key]), key
+    assert {v["kind"] for v in report["violations"]} == {"call", "checkpoint"}
+    # The documented values of each enumeration are exactly the code's.
+    for key, literal in (
+        ("rows[]", report_types.LeafStatus),
+        ("calls[]", report_types.CallStatus),
+        ("violations[]", report_types.ViolationKind),
+    ):
+        documented = set(re.findall(r'`"([a-z]+)"`', cells[key]))
+        assert documented == set(typing.get_args(literal)), key
+    assert set(report["totals"]["by_dtype"]["float32"]) <= _documented_names(cells["totals"])
