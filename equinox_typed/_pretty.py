@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import numpy as np
 
 from ._filters import ARRAY_TYPES
 from ._tree import is_tracer
@@ -145,27 +146,32 @@ def dtype_code(dtype: Any) -> str:
     return _DTYPE_PREFIX[sized.group(1)] + sized.group(2)
 
 
-def array_summary(x: Any, *, numpy: bool) -> str:
-    """``f32[3,2]``: dtype code and shape, with ``(numpy)`` for NumPy arrays."""
+def array_summary(x: Any, *, numpy: bool, weak: bool = False) -> str:
+    """``f32[3,2]``: dtype code and shape, with ``(numpy)`` for NumPy arrays and a
+    ``weak_`` prefix (``weak_f32[]``) for weakly typed ones when ``weak``."""
     shape = ",".join(str(size) for size in x.shape)
     suffix = "(numpy)" if numpy else ""
-    return f"{dtype_code(x.dtype)}[{shape}]{suffix}"
+    prefix = "weak_" if weak else ""
+    return f"{prefix}{dtype_code(x.dtype)}[{shape}]{suffix}"
 
 
 def _is_namedtuple(x: object) -> bool:
     return hasattr(type(x), "_fields") and isinstance(x, tuple)
 
 
-def _is_function(x: object) -> bool:
-    """Plain functions, builtins, and function wrappers such as ``jax.jit`` outputs."""
-    if isinstance(x, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
-        return True
-    return (
-        callable(x)
-        and not isinstance(x, type)
-        and hasattr(x, "__wrapped__")
-        and hasattr(x, "__name__")
-    )
+def _function_text(x: object) -> str | None:
+    """``<function qualified.name>`` for Python functions, ``<wrapped function ...>``
+    for wrappers of one (``functools.wraps``, ``jax.jit``, the filtered
+    transformations); None for anything else, which is shown by its ``repr``."""
+    if isinstance(x, type) or not callable(x):
+        return None
+    wrapped = hasattr(x, "__wrapped__")
+    if not (isinstance(x, types.FunctionType) or wrapped):
+        return None  # builtins, bound methods, other callables: their repr
+    name = getattr(x, "__qualname__", None) or getattr(x, "__name__", None)
+    if not isinstance(name, str):
+        return None
+    return f"<{'wrapped function' if wrapped else 'function'} {name}>"
 
 
 def _never(_: Any) -> bool:
@@ -186,8 +192,9 @@ class _Converter:
         array_text = self._array_text(obj)
         if array_text is not None:
             return _Text(array_text)
-        if _is_function(obj):
-            return _Text(f"<function {getattr(obj, '__name__', type(obj).__name__)}>")
+        function_text = _function_text(obj)
+        if function_text is not None:
+            return _Text(function_text)
         if not self._is_container(obj):
             return _Text(repr(obj))
         if id(obj) in self._open:
@@ -199,13 +206,15 @@ class _Converter:
             self._open.remove(id(obj))
 
     def _array_text(self, obj: Any) -> str | None:
+        weak = bool(getattr(obj, "weak_type", False))
         if self.struct_as_array and isinstance(obj, jax.ShapeDtypeStruct):
-            return array_summary(obj, numpy=False)
-        if not isinstance(obj, ARRAY_TYPES):
+            return array_summary(obj, numpy=False, weak=weak)
+        # NumPy scalars show as themselves (`np.float32(1.0)`), as in Equinox.
+        if not isinstance(obj, ARRAY_TYPES) or isinstance(obj, np.generic):
             return None
         # Tracers have no values to show.
         if self.short_arrays or is_tracer(obj):
-            return array_summary(obj, numpy=not isinstance(obj, jax.Array))
+            return array_summary(obj, numpy=not isinstance(obj, jax.Array), weak=weak)
         return repr(obj)
 
     @staticmethod
@@ -222,7 +231,8 @@ class _Converter:
                 for f in dataclasses.fields(obj)
                 if f.repr and hasattr(obj, f.name)
             ]
-            return self._named_items(type(obj).__name__, fields)
+            # The qualified name (`make.<locals>.Model`), as Equinox prints it.
+            return self._named_items(type(obj).__qualname__, fields)
         if _is_namedtuple(obj):
             return self._named_items(type(obj).__name__, list(obj._asdict().items()))
         if isinstance(obj, functools.partial):
@@ -268,11 +278,15 @@ def tree_pformat(
 ) -> str:
     """Format a PyTree (or any object) as a readable string.
 
-    Arrays are summarised by dtype and shape (``f32[3,2]``; NumPy arrays get a
-    ``(numpy)`` suffix); dataclasses — Modules included — appear as
-    ``Name(field=value, ...)`` with their ``repr=True`` fields; containers,
-    namedtuples, functions and ``functools.partial`` objects have compact forms.
-    Anything else uses its ``repr``. A container that contains itself prints as
+    Arrays are summarised by dtype and shape (``f32[3,2]``; weakly typed JAX arrays,
+    such as ``jnp.asarray(1.0)``, read ``weak_f32[]``; NumPy arrays get a ``(numpy)``
+    suffix); dataclasses — Modules included — appear as ``Name(field=value, ...)``
+    (``Name`` qualified: ``Outer.Inner``) with their ``repr=True`` fields; containers, namedtuples and ``functools.partial``
+    objects have compact forms; Python functions show their qualified name
+    (``<function Model.loss>``) and wrappers of one (``functools.wraps``,
+    ``jax.jit``, the filtered transformations) ``<wrapped function name>``.
+    Anything else, NumPy scalars, builtins and bound methods included, uses its
+    ``repr``. A container that contains itself prints as
     ``<cycle>`` where it reappears.
 
     Arguments:

@@ -83,6 +83,10 @@ def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], TreeDef]:
         node equal to ``pytree``. A leaf gives ``([leaf], <leaf treedef>)`` and ``None``
         gives ``([], <None treedef>)``.
 
+    Raises:
+        ValueError: if ``pytree`` is one of its own children (``x = []; x.append(x)``):
+            such a node has no finite PyTree structure.
+
     Example:
         >>> children, treedef = tree_flatten_one_level({"a": (1, 2), "b": None})
         >>> children
@@ -90,7 +94,13 @@ def tree_flatten_one_level(pytree: Any) -> tuple[list[Any], TreeDef]:
         >>> treedef.unflatten(children)
         {'a': (1, 2), 'b': None}
     """
-    return tree_flatten(pytree, is_leaf=_root_only())
+    children, treedef = tree_flatten(pytree, is_leaf=_root_only())
+    if treedef.num_nodes > 1 and any(child is pytree for child in children):
+        raise ValueError(
+            f"this {type(pytree).__name__} contains itself as one of its own children "
+            "(as after `x = []; x.append(x)`), so it has no finite PyTree structure"
+        )
+    return children, treedef
 
 
 def _open_node(
@@ -176,7 +186,7 @@ def _picked_paths(
     try:
         selection = where(probe.root)
     except Exception as error:
-        raise ValueError(
+        raise TypeError(
             f"{_WHERE_CONTRACT}; it failed when leaves were replaced by placeholders, "
             "which means it computes with leaf values"
         ) from error
@@ -185,12 +195,12 @@ def _picked_paths(
     if single is not None:
         return [single], True
     if not isinstance(selection, (tuple, list)):
-        raise ValueError(f"{_WHERE_CONTRACT}; got {type(selection).__name__} instead")
+        raise TypeError(f"{_WHERE_CONTRACT}; got {type(selection).__name__} instead")
     paths: list[_NodePath] = []
     for index, item in enumerate(selection):  # pyright: ignore[reportUnknownVariableType,reportUnknownArgumentType]
         path = probe.locate(item)
         if path is None:
-            raise ValueError(
+            raise TypeError(
                 f"{_WHERE_CONTRACT}; item {index} of what it returned is not a node of "
                 "the tree"
             )
@@ -282,9 +292,11 @@ def tree_at(
         The updated copy, of the same type as ``pytree``.
 
     Raises:
+        TypeError: if ``where`` returns something that is not a node of the tree (a
+            fresh value, or one computed from leaves), as Equinox does.
         ValueError: if not exactly one of ``replace``/``replace_fn`` is given, if
-            ``where`` returns something that is not a node of the tree, or if the
-            number of values in ``replace`` differs from the number of nodes.
+            ``where`` returns the same node twice, or if the number of values in
+            ``replace`` differs from the number of nodes.
 
     Example:
         >>> tree = {"weight": 1.0, "bias": None}

@@ -67,8 +67,22 @@ class TestArrays:
         assert tree_pformat(np.zeros(1, np.complex128)) == "c128[1](numpy)"
 
     def test_scalar(self) -> None:
-        assert tree_pformat(jnp.array(1.0)) == "f32[]"
-        assert tree_pformat(np.float32(1.0)) == "f32[](numpy)"
+        assert tree_pformat(jnp.array(1.0, jnp.float32)) == "f32[]"
+        assert tree_pformat(np.float32(1.0)) == "np.float32(1.0)"  # NumPy scalars: repr
+
+    def test_weak_types_are_marked(self) -> None:
+        # Python scalars become weakly typed arrays (they adopt the dtype of what they
+        # are combined with); the summary says so, as Equinox's does.
+        assert tree_pformat(jnp.asarray(1.0)) == "weak_f32[]"
+        assert tree_pformat(jnp.asarray(1)) == "weak_i32[]"
+        assert tree_pformat(jnp.asarray(1j)) == "weak_c64[]"
+        assert tree_pformat(jnp.full((2,), 3.0) + 1.0) == "weak_f32[2]"
+        assert tree_pformat(jnp.ones(2) + 1.0) == "f32[2]"  # a strong operand wins
+        assert tree_pformat(np.ones(2, np.float32)) == "f32[2](numpy)"  # never weak
+        seen: list[str] = []
+        jax.jit(lambda x: seen.append(tree_pformat(x)))(1.0)
+        assert seen == ["weak_f32[]"]
+        assert tree_pformat(jax.ShapeDtypeStruct((2,), jnp.float32, weak_type=True), struct_as_array=True) == "weak_f32[2]"
 
     def test_numpy_suffix(self) -> None:
         assert tree_pformat(np.zeros(3, np.float32)) == "f32[3](numpy)"
@@ -134,7 +148,7 @@ class TestContainers:
             f"    {LINEAR_ONE_LINE},\n"
             f"    {LINEAR_ONE_LINE}\n"
             "  ),\n"
-            "  activation=<function relu>\n"
+            "  activation=<wrapped function relu>\n"
             ")"
         )
 
@@ -143,7 +157,7 @@ class TestContainers:
 
     def test_no_line_exceeds_width_when_avoidable(self) -> None:
         mlp = MLP(tuple(make_linear(64, 64) for _ in range(3)), jax.nn.relu)
-        for width in (30, 50, 80, 120):
+        for width in (40, 50, 80, 120):
             for line in tree_pformat(mlp, width=width).splitlines():
                 assert len(line) <= width
 
@@ -153,7 +167,7 @@ class TestContainers:
             shown: int
             hidden: int = dataclasses.field(repr=False)
 
-        assert tree_pformat(Thing(1, 2)) == "Thing(shown=1)"
+        assert tree_pformat(Thing(1, 2)) == f"{Thing.__qualname__}(shown=1)"
 
     def test_missing_field_skipped(self) -> None:
         @dataclasses.dataclass
@@ -163,7 +177,7 @@ class TestContainers:
 
         obj = object.__new__(Half)
         obj.a = 1
-        assert tree_pformat(obj) == "Half(a=1)"
+        assert tree_pformat(obj) == f"{Half.__qualname__}(a=1)"
 
     def test_dataclass_class_is_not_expanded(self) -> None:
         assert tree_pformat(Linear) == repr(Linear)
@@ -189,32 +203,52 @@ class TestContainers:
         assert text == "{\n  'weight': f32[3,3],\n  'bias': f32[3]\n}"
 
 
+def module_level_function(x: Any) -> Any:
+    return x
+
+
 class TestCallables:
     def test_function(self) -> None:
         def my_function(x: Any) -> Any:
             return x
 
-        assert tree_pformat(my_function) == "<function my_function>"
-        assert tree_pformat(lambda x: x) == "<function <lambda>>"
+        # Qualified names, so methods and nested functions say where they live.
+        assert tree_pformat(my_function) == (
+            "<function TestCallables.test_function.<locals>.my_function>"
+        )
+        assert tree_pformat(lambda x: x) == (
+            "<function TestCallables.test_function.<locals>.<lambda>>"
+        )
+        assert tree_pformat(TestCallables.test_function) == "<function TestCallables.test_function>"
+        assert tree_pformat(module_level_function) == "<function module_level_function>"
 
-    def test_builtin_and_jax(self) -> None:
-        assert tree_pformat(max) == "<function max>"
-        assert tree_pformat(jax.nn.relu) == "<function relu>"
-        assert tree_pformat(jnp.tanh) == "<function tanh>"
+    def test_builtin_bound_method_and_jax(self) -> None:
+        assert tree_pformat(max) == "<built-in function max>"
+        assert tree_pformat(jax.nn.relu) == "<wrapped function relu>"
+        assert tree_pformat(jnp.tanh) == "<wrapped function tanh>"
+        bound = TestCallables().test_function
+        assert tree_pformat(bound) == repr(bound)
+
+    def test_functools_wraps(self) -> None:
+        @functools.wraps(module_level_function)
+        def wrapper(x: Any) -> Any:
+            return x
+
+        assert tree_pformat(wrapper) == "<wrapped function module_level_function>"
 
     def test_jitted(self) -> None:
         @jax.jit
         def g(x: jax.Array) -> jax.Array:
             return x
 
-        assert tree_pformat(g) == "<function g>"
+        assert tree_pformat(g) == "<wrapped function TestCallables.test_jitted.<locals>.g>"
 
     def test_partial(self) -> None:
         def f(a: Any, b: Any, *, c: Any) -> Any:
             return a
 
         text = tree_pformat(functools.partial(f, jnp.ones(2), 3, c="x"))
-        assert text == "partial(<function f>, f32[2], 3, c='x')"
+        assert text == "partial(<function TestCallables.test_partial.<locals>.f>, f32[2], 3, c='x')"
 
     def test_class_object_uses_repr(self) -> None:
         assert tree_pformat(int) == "<class 'int'>"
@@ -248,7 +282,7 @@ class TestCycles:
 
         node = Node(None)
         node.child = [node]
-        assert tree_pformat(node) == "Node(child=[<cycle>])"
+        assert tree_pformat(node) == "TestCycles.test_self_containing_dataclass.<locals>.Node(child=[<cycle>])"
 
     def test_shared_but_acyclic_is_printed_twice(self) -> None:
         shared = [1]

@@ -243,11 +243,11 @@ class TestTreeAt:
         ids=["fresh-array", "constant", "arithmetic", "transpose"],
     )
     def test_where_not_a_node(self, where: Callable[[Linear], Any]) -> None:
-        with pytest.raises(ValueError, match="`where` must return nodes of the tree"):
+        with pytest.raises(TypeError, match="`where` must return nodes of the tree"):
             tree_at(where, make_linear(jnp.zeros(3)), jnp.ones(3))
 
     def test_where_item_not_a_node(self) -> None:
-        with pytest.raises(ValueError, match=r"item 1 .* not a node of the tree"):
+        with pytest.raises(TypeError, match=r"item 1 .* not a node of the tree"):
             tree_at(lambda m: (m.weight, jnp.ones(3)), make_linear(), (1, 2))
 
     def test_where_bug_surfaces_as_is(self) -> None:
@@ -494,11 +494,27 @@ class TestFlattenOneLevel:
         assert children == []
         assert treedef == jtu.tree_structure(None)
 
-    def test_self_containing_list_does_not_recurse(self) -> None:
+    def test_self_containing_node_is_refused(self) -> None:
         loop: list[Any] = [1]
         loop.append(loop)
-        children, _ = tree_flatten_one_level(loop)
-        assert children[0] == 1 and children[1] is loop
+        with pytest.raises(ValueError, match="list contains itself as one of its own children"):
+            tree_flatten_one_level(loop)
+        d: dict[str, Any] = {}
+        d["me"] = d
+        with pytest.raises(ValueError, match="dict contains itself"):
+            tree_flatten_one_level(d)
+
+    def test_deeper_cycles_and_repeated_children_are_one_level_away(self) -> None:
+        # Only the node itself among its children is refused: a child holding the
+        # node further down, or the same child twice, flattens one level as usual.
+        outer: list[Any] = [1]
+        inner: list[Any] = [outer]
+        outer.append(inner)
+        children, _ = tree_flatten_one_level(outer)
+        assert children[0] == 1 and children[1] is inner
+        shared = [1, 2]
+        children, _ = tree_flatten_one_level([shared, shared])
+        assert children[0] is shared and children[1] is shared
 
 
 # --------------------------------------------------------------------------------------
