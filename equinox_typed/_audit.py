@@ -300,6 +300,9 @@ def audit(
       :func:`filter_eval_shape` (its arrays become ``jax.ShapeDtypeStruct``, so a model
       of billions of parameters allocates none of them) unless ``abstract=False``.
       It is built with checks off: the audit reports what construction would raise.
+      Stacked Modules (ensembles made with ``filter_vmap``, layers stacked for
+      ``jax.lax.scan``) are audited per member, as the transformation boundaries
+      check them; their rows carry the stack's leading axes.
     - ``inputs``: example inputs for a forward pass of the Module: one input, or a
       tuple/list of the positional arguments, each an array, a ``jax.ShapeDtypeStruct``
       or a spec string such as ``"f32[32,784]"``. ``__call__`` is traced abstractly in

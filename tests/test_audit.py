@@ -488,6 +488,17 @@ def test_checkpoint_violations_follow_field_and_call_violations(tmp_path: Path) 
     }
 
 
+def test_a_file_that_is_no_checkpoint_fails_at_the_first_leaf(tmp_path: Path) -> None:
+    path = tmp_path / "notes.eqx"
+    path.write_bytes(b"not a checkpoint")
+    (violation,) = eqx.audit(_linear, checkpoint=path).violations
+    assert (violation.kind, violation.path) == ("checkpoint", ".weight")
+    assert violation.message == (
+        "record is truncated or corrupt: expected a .npy record, got bytes b'not a ' "
+        "(not the .npy magic)"
+    )
+
+
 def test_checkpoint_as_a_file_object_and_unreadable_files(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     eqx.tree_serialise_leaves(buffer, _linear())

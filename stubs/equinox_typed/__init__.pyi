@@ -1108,5 +1108,6 @@ def audit(
     (specs such as ``"f32[32,784]"``, ``jax.ShapeDtypeStruct`` or arrays) one row per
     Module call of an abstract forward pass, and with ``checkpoint`` (a file written by
     ``tree_serialise_leaves``) every missing/extra leaf and shape/dtype difference, read
-    from the records' headers. A zero-argument factory is built with ``filter_eval_shape``
-    unless ``abstract=False``; ``strict=True`` also reports unshaped array fields."""
+    from the records' headers. Stacked Modules (ensembles, scanned layers) are audited
+    per member. A zero-argument factory is built with ``filter_eval_shape`` unless
+    ``abstract=False``; ``strict=True`` also reports unshaped array fields."""
