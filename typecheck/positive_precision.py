@@ -1,12 +1,15 @@
-"""No silent ``Any``: string options are ``Literal`` types (checked with assert_type)."""
+"""No silent ``Any``: string options are ``Literal`` types, ``combine`` keeps the model type,
+the custom-derivative rules are typed (checked with assert_type)."""
 
-from typing import Literal, assert_type
+from collections.abc import Callable
+from typing import Any, Concatenate, Literal, assert_type
 
 import jax
 from jax import Array
 
 from jaxtyping import PRNGKeyArray
 
+import equinox_typed as eqx
 import equinox_typed.nn as nn
 
 
@@ -40,3 +43,49 @@ def check_sequential(x: Array, key: PRNGKeyArray) -> None:
 def takes_any_sequential(model: nn.Sequential, x: Array) -> Array:
     """A bare ``Sequential`` annotation stays valid (the type argument has a default)."""
     return model(x)
+
+
+def check_combine(model: nn.Linear, untyped: Any) -> None:
+    """``combine`` keeps the model type when the other side is less precise."""
+    params, static = eqx.partition(model, eqx.is_array)
+    assert_type(eqx.combine(params, static), nn.Linear)
+    assert_type(eqx.combine(params, untyped), nn.Linear)
+    assert_type(eqx.combine(params, static, untyped), nn.Linear)
+    assert_type(eqx.combine(params, static, is_leaf=eqx.is_array), nn.Linear)
+
+
+def check_combine_untyped_first(model: nn.Linear, untyped: Any) -> None:
+    # Any first: pyright types the result from the second tree; mypy's rule for Any
+    # arguments matching several overloads makes it Any there.
+    result = eqx.combine(untyped, model)
+    result.weight  # an attribute of Linear in pyright, of Any in mypy
+
+
+def check_custom_rules(model: nn.Linear, x: Array) -> None:
+    """Typed rule decorators: a rule of the right shape registers, keeping its type."""
+
+    @eqx.filter_custom_vjp
+    def apply(layer: nn.Linear, scale: float) -> Array:
+        return layer.weight * scale
+
+    @apply.def_fwd
+    def apply_fwd(perturbed: Any, layer: nn.Linear, s: float) -> tuple[Array, None]:
+        return layer.weight * s, None
+
+    @apply.def_bwd
+    def apply_bwd(res: None, g: Array, perturbed: Any, layer: nn.Linear, s: float) -> nn.Linear:
+        return eqx.tree_at(lambda m: m.weight, layer, g * s)
+
+    assert_type(apply(model, 2.0), Array)
+    assert_type(apply_fwd, Callable[Concatenate[Any, nn.Linear, ...], tuple[Array, Any]])
+
+    @eqx.filter_custom_jvp
+    def double(y: Array, n: int) -> Array:
+        return 2 * y
+
+    @double.def_jvp
+    def double_jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
+        (y, _), (ty, _) = primals, tangents
+        return 2 * y, 2 * ty
+
+    assert_type(double(x, 1), Array)

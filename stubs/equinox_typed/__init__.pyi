@@ -27,7 +27,6 @@ from typing import (
 
 import jax
 from jax import Array
-from typing_extensions import deprecated
 from jax.extend.core import ClosedJaxpr
 from jax.typing import ArrayLike
 
@@ -149,6 +148,12 @@ function ``leaf -> axis``; used at every node of a prefix tree."""
 
 _FilterSpec: TypeAlias = bool | Callable[[Any], bool] | Any
 """A bool, a predicate ``leaf -> bool``, or a prefix PyTree of those."""
+
+@type_check_only
+class _Unannotated:
+    """Never instantiated, so only ``Any`` matches it: overloads use it to pick out an
+    argument (or a type argument) that is ``Any``, e.g. the model type of a gradient
+    function built from a lambda whose first parameter is unannotated."""
 
 # =======================================================================================
 # Checking configuration
@@ -404,8 +409,29 @@ def partition(
     ```
     """
 
-def combine(*pytrees: _T, is_leaf: Callable[[Any], bool] | None = None) -> _T:
-    """Merge trees of one structure: at each leaf, the first value that is not ``None``."""
+# combine's result has the type of its first argument, or of its second where the first
+# is Any (so `combine(params, static)` keeps the model type when either side came out of
+# an untyped call). A `*pytrees: _T` signature would join the argument types instead,
+# which is Any in mypy as soon as one argument is.
+@overload
+def combine(
+    pytree1: _Unannotated,
+    pytree2: _T,
+    /,
+    *pytrees: object,
+    is_leaf: Callable[[Any], bool] | None = None,
+) -> _T: ...
+@overload
+def combine(
+    pytree1: _T, /, *pytrees: object, is_leaf: Callable[[Any], bool] | None = None
+) -> _T:
+    """Merge trees of one structure: at each leaf, the first value that is not ``None``.
+    The result has the type of the first tree (of the second if the first is ``Any``).
+
+    ```python
+    model = eqx.combine(params, static)
+    ```
+    """
 
 # =======================================================================================
 # Tree utilities
@@ -545,12 +571,6 @@ def filter_jit(
 
 # --- gradients -------------------------------------------------------------------------
 
-@type_check_only
-class _Unannotated:
-    """Never instantiated: the first type argument of the gradient functions below is
-    Any exactly when the differentiated function's first parameter is unannotated (a
-    lambda) or Any. Matching ``self`` against ``_GradFn[_Unannotated, ...]`` picks that
-    case out, so the gradient then takes the type of the argument actually passed."""
 
 # The gradient functions below are protocols covariant in the model type _M_co (their
 # last type parameter). Each __call__ has two overloads: the first applies when _M_co is
@@ -838,7 +858,10 @@ def filter_hessian(fun: Callable[_P, Any], has_aux: bool = False) -> Callable[_P
 
 # --- custom derivatives ----------------------------------------------------------------
 
-class filter_custom_jvp(Generic[_P, _R_co]):
+_JvpRule: TypeAlias = Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[_R, Any]]
+"""``jvp(primals, tangents) -> (out, tangent_out)``, ``out`` of the function's output type."""
+
+class filter_custom_jvp(Generic[_P, _R]):
     """Give ``fn`` a custom Jacobian-vector product rule.
 
     ```python
@@ -850,15 +873,22 @@ class filter_custom_jvp(Generic[_P, _R_co]):
     ```
     """
 
-    fn: Callable[_P, _R_co]
-    def __init__(self, fn: Callable[_P, _R_co]) -> None: ...
-    def def_jvp(
-        self, jvp: Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]
-    ) -> Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, Any]]:
-        """Register the rule ``fn_jvp(primals, tangents) -> (out, tangent_out)``."""
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+    fn: Callable[_P, _R]
+    def __init__(self, fn: Callable[_P, _R]) -> None: ...
+    def def_jvp(self, jvp: _JvpRule[_R]) -> _JvpRule[_R]:
+        """Register the rule ``fn_jvp(primals, tangents) -> (out, tangent_out)``; a rule
+        whose ``out`` is not of the function's output type is a static error."""
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 
-class filter_custom_vjp(Generic[_A, _P, _R_co]):
+# The rules' parameters after the differentiated argument are left gradual (`...`): the
+# rules receive them positionally, so their names need not match the function's, which
+# a ParamSpec would require.
+_FwdRule: TypeAlias = Callable[Concatenate[Any, _A, ...], tuple[_R, Any]]
+"""``fwd(perturbed, vjp_arg, *args, **kwargs) -> (out, residuals)``."""
+_BwdRule: TypeAlias = Callable[Concatenate[Any, Any, Any, _A, ...], Any]
+"""``bwd(residuals, grad_obj, perturbed, vjp_arg, *args, **kwargs) -> grad``."""
+
+class filter_custom_vjp(Generic[_A, _P, _R]):
     """Give ``fn(vjp_arg, *args)`` a custom vector-Jacobian product rule with respect to
     its first argument ``vjp_arg``; set the rule with ``def_fwd`` and ``def_bwd``.
 
@@ -874,18 +904,19 @@ class filter_custom_vjp(Generic[_A, _P, _R_co]):
     ```
     """
 
-    fn: Callable[Concatenate[_A, _P], _R_co]
-    def __init__(self, fn: Callable[Concatenate[_A, _P], _R_co]) -> None: ...
-    def def_fwd(self, fwd: Callable[..., tuple[Any, Any]]) -> Callable[..., tuple[Any, Any]]:
-        """Register ``fwd(perturbed, vjp_arg, *args) -> (out, residuals)``."""
-    def def_bwd(self, bwd: Callable[..., Any]) -> Callable[..., Any]:
+    fn: Callable[Concatenate[_A, _P], _R]
+    def __init__(self, fn: Callable[Concatenate[_A, _P], _R]) -> None: ...
+    def def_fwd(self, fwd: _FwdRule[_A, _R]) -> _FwdRule[_A, _R]:
+        """Register ``fwd(perturbed, vjp_arg, *args) -> (out, residuals)``; ``vjp_arg``
+        and ``out`` must fit the function's first parameter and output types."""
+    def def_bwd(self, bwd: _BwdRule[_A]) -> _BwdRule[_A]:
         """Register ``bwd(residuals, grad_out, perturbed, vjp_arg, *args) -> grad``,
-        the cotangent of ``vjp_arg``."""
+        the cotangent of ``vjp_arg`` (which must fit the function's first parameter)."""
     @deprecated("filter_custom_vjp.defvjp is deprecated: use .def_fwd and .def_bwd")
     def defvjp(self, fwd: Callable[..., tuple[Any, Any]], bwd: Callable[..., Any]) -> None:
         """The older registration: ``fwd(vjp_arg, *args) -> (out, residuals)`` and
         ``bwd(residuals, grad_out, vjp_arg, *args) -> grad``."""
-    def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+    def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
 
 @overload
 def filter_checkpoint(
