@@ -1,14 +1,15 @@
 """Neural-network layers (type stubs).
 
-Layer fields are declared as read-only properties, so assigning to one after
-construction is a static error as well as a runtime one (use ``eqx.tree_at`` to make an
+Layer fields are declared ``Final`` (read-only properties where their type depends on
+a type parameter), so assigning to one after construction is a static error as well as
+a runtime one (use ``eqx.tree_at`` to make an
 updated copy). Array shapes in the annotations are jaxtyping
 shapes, which static checkers read as plain ``jax.Array``.
 """
 
 import abc
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import Any, Generic, Literal, ParamSpec, TypeAlias, overload
+from typing import Any, Final, Generic, Literal, ParamSpec, TypeAlias, overload
 
 from typing_extensions import TypeVar
 
@@ -106,6 +107,9 @@ _TransposePaddingModeArg: TypeAlias = _TransposePaddingMode | Literal["zeros", "
 
 _PoolPadding: TypeAlias = int | Sequence[int] | Sequence[tuple[int, int]]
 
+_Stats: TypeAlias = tuple[Float[Array, "input_size"], Float[Array, "input_size"]]
+"""Running (mean, variance) of :class:`BatchNorm`."""
+
 # =======================================================================================
 # State
 # =======================================================================================
@@ -174,16 +178,11 @@ class Linear(Module):
     ```
     """
 
-    @property
-    def weight(self) -> Float[Array, "out_features in_features"]: ...
-    @property
-    def bias(self) -> Float[Array, "out_features"] | None: ...
-    @property
-    def in_features(self) -> int | Literal["scalar"]: ...
-    @property
-    def out_features(self) -> int | Literal["scalar"]: ...
-    @property
-    def use_bias(self) -> bool: ...
+    weight: Final[Float[Array, "out_features in_features"]]
+    bias: Final[Float[Array, "out_features"] | None]
+    in_features: Final[int | Literal["scalar"]]
+    out_features: Final[int | Literal["scalar"]]
+    use_bias: Final[bool]
     def __init__(
         self,
         in_features: int | Literal["scalar"],
@@ -206,8 +205,7 @@ class Identity(Module):
 class Lambda(Module):
     """Wraps a function ``fn`` as a layer (e.g. an activation inside ``Sequential``)."""
 
-    @property
-    def fn(self) -> Callable[[Any], Any]: ...
+    fn: Final[Callable[[Any], Any]]
     def __init__(self, fn: Callable[[Any], Any]) -> None: ...
     def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
 
@@ -215,10 +213,8 @@ class Dropout(Module):
     """Zeroes each element with probability ``p`` (scaling the rest by ``1/(1-p)``);
     the identity when ``inference`` is true."""
 
-    @property
-    def p(self) -> float: ...
-    @property
-    def inference(self) -> bool: ...
+    p: Final[float]
+    inference: Final[bool]
     def __init__(
         self, p: float = 0.5, inference: bool = False, *, deterministic: bool | None = None
     ) -> None: ...
@@ -239,26 +235,16 @@ class MLP(Module):
     ```
     """
 
-    @property
-    def layers(self) -> tuple[Linear, ...]: ...
-    @property
-    def activation(self) -> Callable[..., Any]: ...
-    @property
-    def final_activation(self) -> Callable[..., Any]: ...
-    @property
-    def use_bias(self) -> bool: ...
-    @property
-    def use_final_bias(self) -> bool: ...
-    @property
-    def in_size(self) -> int | Literal["scalar"]: ...
-    @property
-    def out_size(self) -> int | Literal["scalar"]: ...
-    @property
-    def width_size(self) -> int: ...
-    @property
-    def depth(self) -> int: ...
-    @property
-    def scan(self) -> bool: ...
+    layers: Final[tuple[Linear, ...]]
+    activation: Final[Callable[..., Any]]
+    final_activation: Final[Callable[..., Any]]
+    use_bias: Final[bool]
+    use_final_bias: Final[bool]
+    in_size: Final[int | Literal["scalar"]]
+    out_size: Final[int | Literal["scalar"]]
+    width_size: Final[int]
+    depth: Final[int]
+    scan: Final[bool]
     def __init__(
         self,
         in_size: int | Literal["scalar"],
@@ -284,8 +270,7 @@ class MLP(Module):
 class PReLU(Module):
     """Leaky ReLU with a learnt negative slope ``negative_slope``."""
 
-    @property
-    def negative_slope(self) -> Float[Array, "*channels"]: ...
+    negative_slope: Final[Float[Array, "*channels"]]
     def __init__(self, init_alpha: ArrayLike = 0.25, dtype: DTypeLike | None = None) -> None: ...
     def __call__(
         self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
@@ -298,20 +283,13 @@ class PReLU(Module):
 class GRUCell(Module):
     """One step of a gated recurrent unit: ``(input, hidden) -> new hidden``."""
 
-    @property
-    def weight_ih(self) -> Float[Array, "3*hidden_size input_size"]: ...
-    @property
-    def weight_hh(self) -> Float[Array, "3*hidden_size hidden_size"]: ...
-    @property
-    def bias(self) -> Float[Array, "3*hidden_size"] | None: ...
-    @property
-    def bias_n(self) -> Float[Array, "hidden_size"] | None: ...
-    @property
-    def input_size(self) -> int: ...
-    @property
-    def hidden_size(self) -> int: ...
-    @property
-    def use_bias(self) -> bool: ...
+    weight_ih: Final[Float[Array, "3*hidden_size input_size"]]
+    weight_hh: Final[Float[Array, "3*hidden_size hidden_size"]]
+    bias: Final[Float[Array, "3*hidden_size"] | None]
+    bias_n: Final[Float[Array, "hidden_size"] | None]
+    input_size: Final[int]
+    hidden_size: Final[int]
+    use_bias: Final[bool]
     def __init__(
         self,
         input_size: int,
@@ -332,18 +310,12 @@ class GRUCell(Module):
 class LSTMCell(Module):
     """One step of an LSTM: ``(input, (h, c)) -> (h, c)``."""
 
-    @property
-    def weight_ih(self) -> Float[Array, "4*hidden_size input_size"]: ...
-    @property
-    def weight_hh(self) -> Float[Array, "4*hidden_size hidden_size"]: ...
-    @property
-    def bias(self) -> Float[Array, "4*hidden_size"] | None: ...
-    @property
-    def input_size(self) -> int: ...
-    @property
-    def hidden_size(self) -> int: ...
-    @property
-    def use_bias(self) -> bool: ...
+    weight_ih: Final[Float[Array, "4*hidden_size input_size"]]
+    weight_hh: Final[Float[Array, "4*hidden_size hidden_size"]]
+    bias: Final[Float[Array, "4*hidden_size"] | None]
+    input_size: Final[int]
+    hidden_size: Final[int]
+    use_bias: Final[bool]
     def __init__(
         self,
         input_size: int,
@@ -365,12 +337,9 @@ class Embedding(Module):
     """Lookup table: an integer index gives a row of ``weight``. Give either the sizes
     (and ``key``) or an explicit ``weight``."""
 
-    @property
-    def weight(self) -> Float[Array, "num_embeddings embedding_size"]: ...
-    @property
-    def num_embeddings(self) -> int: ...
-    @property
-    def embedding_size(self) -> int: ...
+    weight: Final[Float[Array, "num_embeddings embedding_size"]]
+    num_embeddings: Final[int]
+    embedding_size: Final[int]
     def __init__(
         self,
         num_embeddings: int | None = None,
@@ -391,38 +360,22 @@ class MultiheadAttention(Module):
     ``[seq, size]``; the PRNG key (for attention dropout) is the keyword ``key``.
     """
 
-    @property
-    def query_proj(self) -> Linear: ...
-    @property
-    def key_proj(self) -> Linear: ...
-    @property
-    def value_proj(self) -> Linear: ...
-    @property
-    def output_proj(self) -> Linear: ...
-    @property
-    def dropout(self) -> Dropout: ...
-    @property
-    def num_heads(self) -> int: ...
-    @property
-    def query_size(self) -> int: ...
-    @property
-    def key_size(self) -> int: ...
-    @property
-    def value_size(self) -> int: ...
-    @property
-    def output_size(self) -> int: ...
-    @property
-    def qk_size(self) -> int: ...
-    @property
-    def vo_size(self) -> int: ...
-    @property
-    def use_query_bias(self) -> bool: ...
-    @property
-    def use_key_bias(self) -> bool: ...
-    @property
-    def use_value_bias(self) -> bool: ...
-    @property
-    def use_output_bias(self) -> bool: ...
+    query_proj: Final[Linear]
+    key_proj: Final[Linear]
+    value_proj: Final[Linear]
+    output_proj: Final[Linear]
+    dropout: Final[Dropout]
+    num_heads: Final[int]
+    query_size: Final[int]
+    key_size: Final[int]
+    value_size: Final[int]
+    output_size: Final[int]
+    qk_size: Final[int]
+    vo_size: Final[int]
+    use_query_bias: Final[bool]
+    use_key_bias: Final[bool]
+    use_value_bias: Final[bool]
+    use_output_bias: Final[bool]
     def __init__(
         self,
         num_heads: int,
@@ -462,12 +415,9 @@ class MultiheadAttention(Module):
 class RotaryPositionalEmbedding(Module):
     """Rotary positional embedding (RoPE) of a ``[seq, embedding_size]`` input."""
 
-    @property
-    def embedding_size(self) -> int: ...
-    @property
-    def theta(self) -> float: ...
-    @property
-    def dtype(self) -> Any: ...
+    embedding_size: Final[int]
+    theta: Final[float]
+    dtype: Final[Any]
     def __init__(
         self, embedding_size: int, theta: float = 10000.0, dtype: Any = ...
     ) -> None: ...
@@ -488,30 +438,18 @@ class Conv(Module):
     """N-dimensional convolution of a ``[in_channels, *spatial]`` input (no batch axis;
     use ``filter_vmap`` for batches)."""
 
-    @property
-    def weight(self) -> Float[Array, "out_channels in_channels_per_group *kernel"]: ...
-    @property
-    def bias(self) -> Float[Array, "out_channels *ones"] | None: ...
-    @property
-    def num_spatial_dims(self) -> int: ...
-    @property
-    def in_channels(self) -> int: ...
-    @property
-    def out_channels(self) -> int: ...
-    @property
-    def kernel_size(self) -> tuple[int, ...]: ...
-    @property
-    def stride(self) -> tuple[int, ...]: ...
-    @property
-    def padding(self) -> _PaddingString | tuple[tuple[int, int], ...]: ...
-    @property
-    def dilation(self) -> tuple[int, ...]: ...
-    @property
-    def groups(self) -> int: ...
-    @property
-    def use_bias(self) -> bool: ...
-    @property
-    def padding_mode(self) -> _PaddingMode: ...
+    num_spatial_dims: Final[int]
+    weight: Final[Float[Array, "out_channels in_channels_per_group *kernel"]]
+    bias: Final[Float[Array, "out_channels *ones"] | None]
+    in_channels: Final[int]
+    out_channels: Final[int]
+    kernel_size: Final[tuple[int, ...]]
+    stride: Final[tuple[int, ...]]
+    padding: Final[_PaddingString | tuple[tuple[int, int], ...]]
+    dilation: Final[tuple[int, ...]]
+    groups: Final[int]
+    use_bias: Final[bool]
+    padding_mode: Final[_PaddingMode]
     def __init__(
         self,
         num_spatial_dims: int,
@@ -593,32 +531,19 @@ class ConvTranspose(Module):
     """N-dimensional transposed convolution (the gradient of :class:`Conv` with
     respect to its input), on a ``[in_channels, *spatial]`` input."""
 
-    @property
-    def weight(self) -> Float[Array, "out_channels in_channels_per_group *kernel"]: ...
-    @property
-    def bias(self) -> Float[Array, "out_channels *ones"] | None: ...
-    @property
-    def num_spatial_dims(self) -> int: ...
-    @property
-    def in_channels(self) -> int: ...
-    @property
-    def out_channels(self) -> int: ...
-    @property
-    def kernel_size(self) -> tuple[int, ...]: ...
-    @property
-    def stride(self) -> tuple[int, ...]: ...
-    @property
-    def padding(self) -> _PaddingString | tuple[tuple[int, int], ...]: ...
-    @property
-    def output_padding(self) -> tuple[int, ...]: ...
-    @property
-    def dilation(self) -> tuple[int, ...]: ...
-    @property
-    def groups(self) -> int: ...
-    @property
-    def use_bias(self) -> bool: ...
-    @property
-    def padding_mode(self) -> _TransposePaddingMode: ...
+    num_spatial_dims: Final[int]
+    weight: Final[Float[Array, "out_channels in_channels_per_group *kernel"]]
+    bias: Final[Float[Array, "out_channels *ones"] | None]
+    in_channels: Final[int]
+    out_channels: Final[int]
+    kernel_size: Final[tuple[int, ...]]
+    stride: Final[tuple[int, ...]]
+    padding: Final[_PaddingString | tuple[tuple[int, int], ...]]
+    output_padding: Final[tuple[int, ...]]
+    dilation: Final[tuple[int, ...]]
+    groups: Final[int]
+    use_bias: Final[bool]
+    padding_mode: Final[_TransposePaddingMode]
     def __init__(
         self,
         num_spatial_dims: int,
@@ -707,20 +632,13 @@ class ConvTranspose3d(ConvTranspose):
 class Pool(Module):
     """Generic pooling: reduce each window with ``operation`` starting from ``init``."""
 
-    @property
-    def init(self) -> int | float | Array: ...
-    @property
-    def operation(self) -> Callable[[Array, Array], Array]: ...
-    @property
-    def num_spatial_dims(self) -> int: ...
-    @property
-    def kernel_size(self) -> tuple[int, ...]: ...
-    @property
-    def stride(self) -> tuple[int, ...]: ...
-    @property
-    def padding(self) -> tuple[tuple[int, int], ...]: ...
-    @property
-    def use_ceil(self) -> bool: ...
+    init: Final[int | float | Array]
+    operation: Final[Callable[[Array, Array], Array]]
+    num_spatial_dims: Final[int]
+    kernel_size: Final[tuple[int, ...]]
+    stride: Final[tuple[int, ...]]
+    padding: Final[tuple[tuple[int, int], ...]]
+    use_ceil: Final[bool]
     def __init__(
         self,
         init: int | float | Array,
@@ -804,10 +722,8 @@ class AvgPool3d(Pool):
 class AdaptivePool(Module):
     """Pooling to a fixed output size ``target_shape``, whatever the input size."""
 
-    @property
-    def target_shape(self) -> tuple[int, ...]: ...
-    @property
-    def operation(self) -> Callable[[Array], Array]: ...
+    target_shape: Final[tuple[int, ...]]
+    operation: Final[Callable[[Array], Array]]
     def __init__(
         self, target_shape: _Size, num_spatial_dims: int, operation: Callable[[Array], Array]
     ) -> None: ...
@@ -853,18 +769,12 @@ class LayerNorm(Module):
     """Normalise over the trailing ``shape`` (mean 0, variance 1), then apply the
     optional learnt elementwise ``weight`` and ``bias``."""
 
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-    @property
-    def eps(self) -> float: ...
-    @property
-    def use_weight(self) -> bool: ...
-    @property
-    def use_bias(self) -> bool: ...
-    @property
-    def weight(self) -> Float[Array, "*shape"] | None: ...
-    @property
-    def bias(self) -> Float[Array, "*shape"] | None: ...
+    shape: Final[tuple[int, ...]]
+    eps: Final[float]
+    use_weight: Final[bool]
+    use_bias: Final[bool]
+    weight: Final[Float[Array, "*shape"] | None]
+    bias: Final[Float[Array, "*shape"] | None]
     def __init__(
         self,
         shape: _Size,
@@ -888,18 +798,12 @@ class RMSNorm(Module):
     """Divide by the root-mean-square over the trailing ``shape``, then apply the
     optional learnt ``weight`` and ``bias``."""
 
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-    @property
-    def eps(self) -> float: ...
-    @property
-    def use_weight(self) -> bool: ...
-    @property
-    def use_bias(self) -> bool: ...
-    @property
-    def weight(self) -> Float[Array, "*shape"] | None: ...
-    @property
-    def bias(self) -> Float[Array, "*shape"] | None: ...
+    shape: Final[tuple[int, ...]]
+    eps: Final[float]
+    use_weight: Final[bool]
+    use_bias: Final[bool]
+    weight: Final[Float[Array, "*shape"] | None]
+    bias: Final[Float[Array, "*shape"] | None]
     def __init__(
         self,
         shape: _Size,
@@ -920,18 +824,12 @@ class RMSNorm(Module):
 class GroupNorm(Module):
     """Split ``channels`` (the leading axis) into ``groups`` and normalise each group."""
 
-    @property
-    def groups(self) -> int: ...
-    @property
-    def channels(self) -> int | None: ...
-    @property
-    def eps(self) -> float: ...
-    @property
-    def channelwise_affine(self) -> bool: ...
-    @property
-    def weight(self) -> Float[Array, "channels"] | None: ...
-    @property
-    def bias(self) -> Float[Array, "channels"] | None: ...
+    groups: Final[int]
+    channels: Final[int | None]
+    eps: Final[float]
+    channelwise_affine: Final[bool]
+    weight: Final[Float[Array, "channels"] | None]
+    bias: Final[Float[Array, "channels"] | None]
     def __init__(
         self,
         groups: int,
@@ -960,36 +858,19 @@ class BatchNorm(StatefulLayer):
     ```
     """
 
-    @property
-    def weight(self) -> Float[Array, "input_size"] | None: ...
-    @property
-    def bias(self) -> Float[Array, "input_size"] | None: ...
-    @property
-    def ema_first_time_index(self) -> StateIndex[Bool[Array, ""]] | None: ...
-    @property
-    def ema_state_index(
-        self,
-    ) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]] | None: ...
-    @property
-    def batch_counter(self) -> StateIndex[Integer[Array, ""]] | None: ...
-    @property
-    def batch_state_index(
-        self,
-    ) -> StateIndex[tuple[Float[Array, "input_size"], Float[Array, "input_size"]]] | None: ...
-    @property
-    def axis_name(self) -> Hashable | tuple[Hashable, ...]: ...
-    @property
-    def inference(self) -> bool: ...
-    @property
-    def input_size(self) -> int: ...
-    @property
-    def eps(self) -> float: ...
-    @property
-    def channelwise_affine(self) -> bool: ...
-    @property
-    def momentum(self) -> float: ...
-    @property
-    def mode(self) -> Literal["ema", "batch"]: ...
+    weight: Final[Float[Array, "input_size"] | None]
+    bias: Final[Float[Array, "input_size"] | None]
+    ema_first_time_index: Final[StateIndex[Bool[Array, ""]] | None]
+    ema_state_index: Final[StateIndex[_Stats] | None]
+    batch_counter: Final[StateIndex[Integer[Array, ""]] | None]
+    batch_state_index: Final[StateIndex[_Stats] | None]
+    axis_name: Final[Hashable | tuple[Hashable, ...]]
+    inference: Final[bool]
+    input_size: Final[int]
+    eps: Final[float]
+    channelwise_affine: Final[bool]
+    momentum: Final[float]
+    mode: Final[Literal["ema", "batch"]]
     def __init__(
         self,
         input_size: int,
@@ -1074,12 +955,9 @@ class WeightNorm(Module, Generic[_Layer]):
 
     @property
     def layer(self) -> _Layer: ...
-    @property
-    def g(self) -> Float[Array, "..."]: ...
-    @property
-    def weight_name(self) -> str: ...
-    @property
-    def axis(self) -> int | None: ...
+    g: Final[Float[Array, "..."]]
+    weight_name: Final[str]
+    axis: Final[int | None]
     def __init__(self, layer: _Layer, weight_name: str = "weight", axis: int | None = 0) -> None: ...
     def __call__(self, x: Array, *, key: PRNGKeyArray | None = None) -> Array: ...
 
@@ -1089,16 +967,11 @@ class SpectralNorm(StatefulLayer, Generic[_Layer]):
 
     @property
     def layer(self) -> _Layer: ...
-    @property
-    def weight_name(self) -> str: ...
-    @property
-    def uv_index(self) -> StateIndex[tuple[Float[Array, "u_size"], Float[Array, "v_size"]]]: ...
-    @property
-    def num_power_iterations(self) -> int: ...
-    @property
-    def eps(self) -> float: ...
-    @property
-    def inference(self) -> bool: ...
+    uv_index: Final[StateIndex[tuple[Float[Array, "u_size"], Float[Array, "v_size"]]]]
+    inference: Final[bool]
+    weight_name: Final[str]
+    num_power_iterations: Final[int]
+    eps: Final[float]
     def __init__(
         self,
         layer: _Layer,
