@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import jaxtyping
 import numpy as np
 
-__all__ = ["Accepting", "accepted_hint"]
+__all__ = ["Accepting", "accepted_hint", "clear_accepted_hints"]
 
 
 class _NumPyValue(abc.ABC):
@@ -112,6 +112,12 @@ def accepted_hint(hint: Any, x64: bool) -> Any:
         return _Rewriter(scalar_arrays, holes, x64).rewrite(written)
     accepted = _CACHE[key] = _Rewriter(scalar_arrays, holes, x64).rewrite(written)
     return accepted
+
+
+def clear_accepted_hints() -> None:
+    """Forget every rewritten annotation (``eqx.clear_caches``); rebuilt on next use."""
+    _CACHE.clear()
+    _numpy_dtype_class.cache_clear()
 
 
 def _is_array_annotation(hint: Any) -> bool:

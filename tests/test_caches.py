@@ -60,3 +60,37 @@ def test_boundary_memos_of_live_wrappers_are_emptied() -> None:
     eqx.clear_caches()
     assert all(len(m._seen) == 0 for m in live)
     assert grad(jnp.ones(2)).tolist() == [2.0, 2.0]
+
+
+def test_rewritten_annotations_are_emptied_and_checks_still_hold() -> None:
+    import equinox_typed._accept as _accept
+
+    @eqx.filter_jit
+    def double(x: Float[Array, "n"]) -> Float[Array, "n"]:
+        return 2 * x
+
+    double(jnp.ones(2))
+    assert _accept._CACHE
+    eqx.clear_caches()
+    assert not _accept._CACHE
+    assert double(jnp.ones(2)).tolist() == [2.0, 2.0]
+    assert _accept._CACHE  # rebuilt on use
+    with pytest.raises(eqx.TypeCheckError, match="argument `x`"):
+        double(jnp.ones((2, 2), dtype=jnp.int32))
+
+
+def test_plain_jax_jit_retraces_after_clear() -> None:
+    # JAX's own caches are emptied too, not only the ones behind filter_jit.
+    traces = []
+
+    @jax.jit
+    def f(x: jax.Array) -> jax.Array:
+        traces.append(x.shape)
+        return x + 1
+
+    f(jnp.ones(2))
+    f(jnp.ones(2))
+    assert len(traces) == 1
+    eqx.clear_caches()
+    f(jnp.ones(2))
+    assert len(traces) == 2

@@ -248,3 +248,39 @@ def test_enumeration_parity_with_equinox() -> None:
         assert RESULTS[ours] == Theirs[theirs]
         assert int(ours._value) == int(theirs._value)
     assert len(jax.tree.leaves(RESULTS.success)) == len(jax.tree.leaves(Theirs.success)) == 1
+
+
+# The library's own transformations, called eagerly (outside any jit), and JAX's control
+# flow, which compiles its body even when called eagerly.
+EAGER_FILTERED: dict[str, Callable[[Any, Callable[..., Any]], Callable[[jax.Array], Any]]] = {
+    "filter_vmap": lambda lib, f: lambda x: lib.filter_vmap(f)(jnp.stack([x, x + 1])),
+    "filter_grad": lambda lib, f: lib.filter_grad(lambda x: jnp.sum(f(x))),
+    "filter_value_and_grad": lambda lib, f: lib.filter_value_and_grad(lambda x: jnp.sum(f(x))),
+    "filter_jvp": lambda lib, f: lambda x: lib.filter_jvp(f, (x,), (jnp.ones_like(x),)),
+    "filter_vjp": lambda lib, f: lambda x: lib.filter_vjp(f, x)[1](jnp.ones_like(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_FILTERED))
+def test_raises_under_eager_filtered_transformations_like_equinox(name: str) -> None:
+    make = EAGER_FILTERED[name]
+    ours, theirs = make(eqx, _checked(eqx)), make(equinox, _checked(equinox))
+    for a, b in zip(jax.tree.leaves(ours(jnp.array(2.0))), jax.tree.leaves(theirs(jnp.array(2.0)))):
+        np.testing.assert_allclose(a, b)
+    with pytest.raises(equinox.EquinoxRuntimeError):
+        theirs(jnp.array(-1.0))
+    with pytest.raises(eqx.EquinoxRuntimeError) as info:
+        ours(jnp.array(-1.0))
+    assert str(info.value).startswith(NEG) and "THE-CALL-SITE" in str(info.value)
+
+
+def test_eager_scan_raises_jax_error_carrying_the_message_like_equinox() -> None:
+    # An eager `lax.scan` compiles and runs its body itself, outside any filter_jit:
+    # as with Equinox, the failure arrives as JAX's runtime error, carrying the message
+    # and the call site; wrapping the program in filter_jit gives EquinoxRuntimeError.
+    for lib in (eqx, equinox):
+        with pytest.raises(jax.errors.JaxRuntimeError) as info:
+            _scan_sum(_checked(lib))(jnp.array([1.0, -1.0]))
+        assert NEG in str(info.value)
+        if lib is eqx:
+            assert "THE-CALL-SITE" in str(info.value) and "eqx.filter_jit" in str(info.value)
