@@ -7,6 +7,8 @@
 #   4. stubtest: the stubs agree with the runtime (allowlist: typecheck/stubtest_allowlist.txt);
 #      scripts/check_stub_fields.py checks the nn field types, which stubtest cannot see
 #      (instance attributes), against the fields of constructed layers;
+#      scripts/stub_docstrings.py checks that the stubs' docstrings (shown on hover) are
+#      the run-time ones (`--write` regenerates them);
 #   5. the two ways of installing, each into a fresh venv outside the checkout, with
 #      typecheck/ type-checked against that install by both checkers:
 #      (a) the wheel (built here; it must ship the .pyi stubs and py.typed);
@@ -41,6 +43,7 @@ step "pyright" pyright equinox_typed stubs typecheck
 step "stubtest" env MYPYPATH=stubs "$PY" -m mypy.stubtest equinox_typed \
     --allowlist typecheck/stubtest_allowlist.txt
 step "stub field types" "$PY" -W ignore::UserWarning scripts/check_stub_fields.py
+step "stub docstrings = run-time docstrings" "$PY" -W ignore::UserWarning scripts/stub_docstrings.py
 step "stub distribution version" check_stub_dist_version
 
 # A fresh venv outside the checkout, into which a test installs equinox_typed as a user

@@ -10,5 +10,14 @@ CLI_SCHEMA: Final[str]
 def main(
     argv: Sequence[str] | None = None, out: IO[str] | None = None, err: IO[str] | None = None
 ) -> int:
-    """Run the command with ``argv`` (default ``sys.argv[1:]``); return its exit status:
-    0 all holds, 1 violations found, 2 usage error or a target that cannot be built."""
+    """Run the command; return its exit status.
+
+    **Arguments:**
+
+    - ``argv``: the arguments (default ``sys.argv[1:]``).
+    - ``out``, ``err``: where reports and errors go (default standard output/error).
+
+    ```python
+    status = main(["models.py:make_model", "--input", "f32[784]", "--format", "json"])
+    ```
+    """
