@@ -1878,8 +1878,8 @@ class Enumeration(metaclass=_EnumerationMeta):
 
 def clear_caches() -> None:
     """Empty every cache: compiled programs (``filter_jit`` and all of JAX's, through
-    ``jax.clear_caches``), memos of passed checks, and the per-class and per-method
-    check plans, which are rebuilt on next use. Useful in long-running sessions
+    ``jax.clear_caches``), memos of passed checks, the per-class and per-method check
+    plans and the annotations as rewritten for matching, which are rebuilt on next use. Useful in long-running sessions
     (notebooks) to release memory; the next call of each function compiles and checks
     afresh.
 
