@@ -104,7 +104,7 @@ check_wheel() {
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 need = {"equinox_typed/py.typed", "equinox_typed/__init__.pyi", "equinox_typed/nn/__init__.pyi",
-        "equinox_typed/_stub_only.pyi", "equinox_typed/__init__.py"}
+        "equinox_typed/debug/__init__.pyi", "equinox_typed/_stub_only.pyi", "equinox_typed/__init__.py"}
 missing = need - names
 print("wheel files:", len(names), "missing:", sorted(missing) or "none")
 sys.exit(1 if missing else 0)' "$wheel" || return 1
