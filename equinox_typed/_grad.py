@@ -14,6 +14,7 @@ from ._filters import is_inexact_array
 from ._jax_typed import tree_flatten, value_and_grad
 from ._missing import MISSING
 from ._module import field
+from ._trace_attempts import trace_attempt
 from ._wrapper import FunctionWrapper
 
 __all__ = ["filter_grad", "filter_value_and_grad"]
@@ -48,18 +49,21 @@ def _differentiate(
     if checking:
         key = (_checking.get_typechecker(), _checking.abstract_signature((args, kwargs)))
         items = None if key in boundary.memo else boundary.check_arguments(args, kwargs)
-    (value, aux), diff_grads = _value_and_grad(
-        differentiated, wrapper.has_aux, diff, dict(wrapper.gradkwargs)
-    )
-    out = (value, aux) if wrapper.has_aux else value
-    if checking:
-        out_key = (key, _checking.abstract_signature(out))
-        if out_key not in boundary.memo:
-            if items is None:  # arguments known good, but the result is new
-                items = boundary.check_arguments(args, kwargs)
-            boundary.check_return(items, out)
-            boundary.memo.add(out_key)
-        boundary.memo.add(key)
+    # A refused return value fails the call: what `fun` recorded as traced
+    # (eqx.debug.assert_max_traces) is taken back.
+    with trace_attempt():
+        (value, aux), diff_grads = _value_and_grad(
+            differentiated, wrapper.has_aux, diff, dict(wrapper.gradkwargs)
+        )
+        out = (value, aux) if wrapper.has_aux else value
+        if checking:
+            out_key = (key, _checking.abstract_signature(out))
+            if out_key not in boundary.memo:
+                if items is None:  # arguments known good, but the result is new
+                    items = boundary.check_arguments(args, kwargs)
+                boundary.check_return(items, out)
+                boundary.memo.add(out_key)
+            boundary.memo.add(key)
     it = iter(diff_grads)
     grad = treedef.unflatten([next(it) if m else None for m in mask])
     return out, grad

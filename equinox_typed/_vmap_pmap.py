@@ -37,6 +37,7 @@ from ._jax_typed import (
 from ._jit import DONATE_MODES, Donate
 from ._missing import MISSING
 from ._module import field
+from ._trace_attempts import trace_attempt
 from ._wrapper import FunctionWrapper
 
 __all__ = ["filter_pmap", "filter_vmap"]
@@ -340,17 +341,20 @@ class _Vmapped(_Mapped):
             )
             return _split_mapped_output(fun(*a, **k), out_axes)
 
-        mapped_out, unmapped_out, static = jax.vmap(
-            per_example,
-            in_axes=(mapped_axes,),
-            out_axes=(0, None, None),
-            axis_name=self.axis_name,
-            axis_size=self.axis_size,
-            **dict(self.vmapkwargs),
-        )(mapped)
-        out = static.rebuild(mapped_out, unmapped_out)
-        if key is not None:
-            _check_result(boundary, key, args, kwargs, axes, out, static.axes)
+        # A refused return value fails the call: what `fun` recorded as traced
+        # (eqx.debug.assert_max_traces) is taken back.
+        with trace_attempt():
+            mapped_out, unmapped_out, static = jax.vmap(
+                per_example,
+                in_axes=(mapped_axes,),
+                out_axes=(0, None, None),
+                axis_name=self.axis_name,
+                axis_size=self.axis_size,
+                **dict(self.vmapkwargs),
+            )(mapped)
+            out = static.rebuild(mapped_out, unmapped_out)
+            if key is not None:
+                _check_result(boundary, key, args, kwargs, axes, out, static.axes)
         return out
 
 

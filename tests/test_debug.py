@@ -129,6 +129,20 @@ def test_return_check_failure_at_filter_jit_is_not_a_trace() -> None:
     assert eqx.debug.get_num_traces(counted) == 0
 
 
+@pytest.mark.parametrize("transform", ["filter_jit", "filter_vmap", "filter_value_and_grad"])
+def test_return_check_failure_under_each_transformation_is_not_counted(transform: str) -> None:
+    def total(x: Float[Array, "3"]) -> Float[Array, "3"]:  # returns a scalar
+        return jnp.sum(x)
+
+    counted = eqx.debug.assert_max_traces(total, max_traces=1)
+    run = getattr(eqx, transform)(counted)
+    x = jnp.ones((2, 3)) if transform == "filter_vmap" else jnp.ones(3)
+    for _ in range(2):  # the same error each time, never "traced too often"
+        with pytest.raises(eqx.TypeCheckError, match="return value"):
+            run(x)
+    assert eqx.debug.get_num_traces(counted) == 0
+
+
 def test_failed_trace_is_not_counted() -> None:
     # Equinox counts a trace that raises; JAX caches nothing from it, so here it is not
     # counted, and the next attempt shows the function's own error again.

@@ -47,10 +47,10 @@ def assert_max_traces(
     the limit raises ``RuntimeError`` naming ``fn`` and the first argument whose
     structure, shape, dtype or static value differs from every earlier trace.
 
-    Only traces that succeed count: one that raises -- ``fn`` failed, or a
-    ``filter_jit`` boundary refused the arguments or the return value -- is not cached
-    by JAX and is not counted. The count belongs to the wrapper (and its copies), so two
-    separate wrappers of one function are counted apart.
+    Only traces that succeed count: one that raises -- ``fn`` failed, or the boundary
+    of ``filter_jit``/``filter_vmap``/``filter_grad`` refused the arguments or the return
+    value -- is not cached by JAX and is not counted. The count belongs to the wrapper
+    (and its copies), so two separate wrappers of one function are counted apart.
 
     ```python
     @eqx.filter_jit
