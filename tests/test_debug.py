@@ -4,6 +4,7 @@ dead-code inspection and transformation announcements."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -157,6 +158,8 @@ def test_failed_trace_is_not_counted() -> None:
                 jax.jit(counted)(1.0)
             counts.append(lib.debug.get_num_traces(counted))
         assert counts == expected
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "`eqx.debug.assert_max_traces` counts successful traces only" in readme  # listed
 
 
 def test_shape_check_under_filter_grad_and_filter_vmap_is_not_a_trace() -> None:
