@@ -17,6 +17,7 @@ from .._module import Module, field
 from ._dropout import Dropout
 from ._dtypes import at_least_float32
 from ._linear import Linear
+from ._sizes import check_size
 
 __all__ = ["MultiheadAttention", "dot_product_attention", "dot_product_attention_weights"]
 
@@ -155,6 +156,18 @@ class MultiheadAttention(Module, strict=True):
         key: PRNGKeyArray,
     ) -> None:
         qkey, kkey, vkey, okey = jr.split(key, 4)
+        check_size("MultiheadAttention", "num_heads", num_heads, at_least=1)
+        sizes = {
+            "query_size": query_size,
+            "key_size": key_size,
+            "value_size": value_size,
+            "output_size": output_size,
+            "qk_size": qk_size,
+            "vo_size": vo_size,
+        }
+        for name, size in sizes.items():
+            if size is not None:  # None: derived from query_size
+                check_size("MultiheadAttention", name, size)
         key_size = query_size if key_size is None else key_size
         value_size = query_size if value_size is None else value_size
         output_size = query_size if output_size is None else output_size

@@ -15,6 +15,7 @@ from .._module import field
 from ._dtypes import promoted
 from ._init import resolve_dtype
 from ._normalisation import constant
+from ._sizes import check_size
 from ._stateful import State, StatefulLayer, StateIndex
 
 __all__ = ["BatchNorm"]
@@ -107,6 +108,7 @@ class BatchNorm(StatefulLayer, strict=True):
         dtype: Any = None,
         mode: BatchNormMode = "legacy",
     ) -> None:
+        check_size("BatchNorm", "input_size", input_size)
         if mode not in ("ema", "batch", "legacy"):
             raise ValueError(f"BatchNorm: mode must be 'ema', 'batch' or 'legacy', got {mode!r}")
         if not 0.0 <= momentum <= 1.0:

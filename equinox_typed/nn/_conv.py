@@ -21,6 +21,7 @@ from .._call_checks import checked_call
 from .._jax_typed import pad as jax_pad
 from .._module import Module, field
 from ._init import fan_in_limit, resolve_dtype, uniform_init
+from ._sizes import check_size, check_sizes
 from ._padding import (
     PADDING_MODES,
     PaddingLike,
@@ -113,6 +114,10 @@ class _AbstractConv(Module, strict=True):
         int per spatial dimension, explicit or string padding, upper-case padding mode);
         ``padding_modes`` are the modes this layer supports."""
         n = num_spatial_dims
+        owner = type(self).__qualname__
+        check_size(owner, "num_spatial_dims", n)
+        check_size(owner, "in_channels", in_channels)
+        check_size(owner, "out_channels", out_channels)
         _check_channels(in_channels, out_channels, groups)
         self.num_spatial_dims = n
         self.in_channels = in_channels
@@ -121,6 +126,9 @@ class _AbstractConv(Module, strict=True):
         self.stride = as_tuple(stride, n, "stride")
         self.padding = as_padding(padding, n)
         self.dilation = as_tuple(dilation, n, "dilation")
+        # Zero-sized windows and steps make no layer (XLA refuses them at call time).
+        for name in ("kernel_size", "stride", "dilation"):
+            check_sizes(owner, name, getattr(self, name), at_least=1)
         self.groups = groups
         self.use_bias = use_bias
         self.padding_mode = _check_padding_mode(padding_mode, padding_modes)

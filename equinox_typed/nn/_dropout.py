@@ -12,6 +12,7 @@ from jaxtyping import Array, Float, Inexact, PRNGKeyArray
 from .._module import Module
 from .._call_checks import checked_call
 from ._init import default_float_dtype
+from ._sizes import check_probability
 
 __all__ = ["Dropout"]
 
@@ -49,6 +50,7 @@ class Dropout(Module, strict=True):
                 stacklevel=3,
             )
             inference = deterministic
+        check_probability("Dropout", "p", p)
         # An integer probability (p=0, p=1) is meant as a float.
         self.p = float(p) if isinstance(p, int) else p
         self.inference = inference

@@ -11,6 +11,7 @@ from .._call_checks import checked_call
 from .._jax_typed import asarray
 from .._module import Module, field
 from ._init import resolve_dtype
+from ._sizes import check_size
 
 __all__ = ["Embedding"]
 
@@ -50,6 +51,10 @@ class Embedding(Module, strict=True):
         *,
         key: PRNGKeyArray | None = None,
     ) -> None:
+        if num_embeddings is not None:  # None: taken from `weight`
+            check_size("Embedding", "num_embeddings", num_embeddings)
+        if embedding_size is not None:
+            check_size("Embedding", "embedding_size", embedding_size)
         if weight is None:
             if num_embeddings is None or embedding_size is None or key is None:
                 raise ValueError(

@@ -11,6 +11,7 @@ from .._checking import TypeCheckError, get_checks, report
 from .._module import Module, field
 from .._call_checks import checked_call
 from ._init import fan_in_limit, resolve_dtype, uniform_init
+from ._sizes import check_size
 
 __all__ = ["Identity", "Linear"]
 
@@ -55,6 +56,8 @@ class Linear(Module, strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
+        check_size("Linear", "in_features", in_features, scalar=True)
+        check_size("Linear", "out_features", out_features, scalar=True)
         dtype = resolve_dtype(dtype)
         wkey, bkey = jr.split(key)
         in_size, out_size = _axis_size(in_features), _axis_size(out_features)

@@ -18,6 +18,7 @@ from .._filters import combine, is_array, partition
 from .._module import Module, field
 from .._vmap_pmap import filter_vmap
 from ._linear import Linear
+from ._sizes import check_size
 
 __all__ = ["MLP"]
 
@@ -129,6 +130,10 @@ class MLP(Module, strict=True):
         scan: bool = False,
         key: PRNGKeyArray,
     ) -> None:
+        check_size("MLP", "in_size", in_size, scalar=True)
+        check_size("MLP", "out_size", out_size, scalar=True)
+        check_size("MLP", "width_size", width_size)
+        check_size("MLP", "depth", depth)
         keys = jr.split(key, depth + 1)
 
         def linear(i: int, n_in: int | Literal["scalar"], n_out: int | Literal["scalar"], k: Any) -> Linear:

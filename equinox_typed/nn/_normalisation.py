@@ -21,6 +21,7 @@ from .._jax_typed import full
 from .._module import Module, field
 from ._dtypes import at_least_float32
 from ._init import resolve_dtype
+from ._sizes import check_size, check_sizes
 from ._stateful import NO_STATE, State
 
 __all__ = ["GroupNorm", "LayerNorm", "RMSNorm"]
@@ -63,6 +64,7 @@ class _AbstractShapeNorm(Module, strict=True):
         dtype: Any,
     ) -> None:
         """Store the settings; the weight starts at one and the bias at zero."""
+        check_sizes(type(self).__qualname__, "shape", shape)
         dtype = resolve_dtype(dtype)
         self.shape = _as_shape(shape)
         self.eps = eps
@@ -240,6 +242,9 @@ class GroupNorm(Module, strict=True):
         channelwise_affine: bool = True,
         dtype: Any = None,
     ) -> None:
+        check_size("GroupNorm", "groups", groups, at_least=1)
+        if channels is not None:
+            check_size("GroupNorm", "channels", channels)
         if channels is not None and channels % groups != 0:
             raise ValueError(
                 f"GroupNorm: channels={channels} is not divisible by groups={groups}"

@@ -21,6 +21,7 @@ from .._call_checks import checked_call
 from .._jax_typed import reduce_window, vectorize
 from .._module import Module, field
 from ._padding import PaddingPairs, as_padding, as_tuple, check_rank
+from ._sizes import check_sizes
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -125,6 +126,8 @@ class Pool(Module, strict=True):
         self.num_spatial_dims = n
         self.kernel_size = as_tuple(kernel_size, n, "kernel_size")
         self.stride = as_tuple(stride, n, "stride")
+        check_sizes(type(self).__qualname__, "kernel_size", self.kernel_size, at_least=1)
+        check_sizes(type(self).__qualname__, "stride", self.stride, at_least=1)
         pairs = as_padding(padding, n, allow_strings=False)
         assert not isinstance(pairs, str)
         for (lo, hi), k in zip(pairs, self.kernel_size, strict=True):
@@ -306,8 +309,7 @@ class AdaptivePool(Module, strict=True):
         operation: BlockReduction,
     ) -> None:
         self.target_shape = as_tuple(target_shape, num_spatial_dims, "target_shape")
-        if any(t < 1 for t in self.target_shape):
-            raise ValueError(f"`target_shape` must be positive, got {target_shape!r}")
+        check_sizes(type(self).__qualname__, "target_shape", self.target_shape, at_least=1)
         self.operation = operation
 
     @checked_call

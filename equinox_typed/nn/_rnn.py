@@ -12,9 +12,16 @@ from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 from .._module import Module, field
 from .._call_checks import checked_call
 from ._init import fan_in_limit, resolve_dtype, uniform_init
+from ._sizes import check_size
 
 __all__ = ["GRUCell", "LSTMCell"]
 
+
+
+def _check_cell_sizes(cell: object, input_size: int, hidden_size: int) -> None:
+    owner = type(cell).__qualname__
+    check_size(owner, "input_size", input_size)
+    check_size(owner, "hidden_size", hidden_size)
 
 class GRUCell(Module, strict=True):
     """One step of a gated recurrent unit, with PyTorch's ``nn.GRUCell`` equations.
@@ -62,6 +69,7 @@ class GRUCell(Module, strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
+        _check_cell_sizes(self, input_size, hidden_size)
         dtype = resolve_dtype(dtype)
         ikey, hkey, bkey, nkey = jr.split(key, 4)
         lim = fan_in_limit(hidden_size)
@@ -140,6 +148,7 @@ class LSTMCell(Module, strict=True):
         *,
         key: PRNGKeyArray,
     ) -> None:
+        _check_cell_sizes(self, input_size, hidden_size)
         dtype = resolve_dtype(dtype)
         ikey, hkey, bkey = jr.split(key, 3)
         lim = fan_in_limit(hidden_size)
