@@ -85,7 +85,7 @@ typecheck_from() {  # typecheck_from DIR: both checkers on a copy of typecheck/ 
     (
         cd "$1" || exit 1
         cp -r "$ROOT/typecheck" "$1/typecheck"
-        printf '[mypy]\nstrict = True\npython_version = 3.11\nwarn_unused_ignores = True\n[mypy-optax.*]\nfollow_untyped_imports = True\n' >mypy.ini
+        printf '[mypy]\nstrict = True\npython_version = 3.11\nwarn_unused_ignores = True\nplugins = equinox_typed.mypy_plugin\n[mypy-optax.*]\nfollow_untyped_imports = True\n' >mypy.ini
         printf '{"typeCheckingMode": "strict", "pythonVersion": "3.11", "include": ["typecheck"],
  "reportUnnecessaryTypeIgnoreComment": "error"}\n' >pyrightconfig.json
         "$1/venv/bin/python" -m mypy --config-file mypy.ini typecheck || exit 1

@@ -3,6 +3,7 @@ the function are errors in both checkers (see negative.py)."""
 
 from typing import Any
 
+import jax.numpy as jnp
 from jax import Array
 from jaxtyping import PRNGKeyArray
 
@@ -52,3 +53,18 @@ def custom_rule_mistakes(layer: nn.Linear) -> None:
     @double.def_jvp  # type: ignore[arg-type]
     def jvp_one_arg(primals: tuple[Any, ...]) -> tuple[Array, Array]:
         return primals[0], primals[0]
+
+
+def to_array(x: list[float]) -> Array:
+    # jnp.asarray's signature is partially unknown to pyright; stack typed scalars instead.
+    return jnp.stack([jnp.float32(v) for v in x])
+
+
+class Scaled(eqx.Module):
+    weight: Array = eqx.field(converter=to_array)
+
+
+def converter_mistakes() -> None:
+    # Outside the converter's input type.
+    Scaled(1.0)  # type: ignore[arg-type]
+    Scaled(weight=None)  # type: ignore[arg-type]
