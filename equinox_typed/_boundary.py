@@ -79,6 +79,16 @@ def _unwrap_callable(
     return fun, (), {}
 
 
+def _defining_function(target: Any) -> Any:
+    """The function whose module ``target``'s annotations were written in: through
+    wrappers (``__wrapped__``), to a callable Module's ``__call__`` -- a transformation
+    of a Module (``filter_vmap(model)``) shows the annotations of ``type(model).__call__``."""
+    source = inspect.unwrap(target)
+    if not inspect.isfunction(source):
+        source = inspect.unwrap(_unwrap_callable(source)[0])
+    return source
+
+
 def _resolve_hints(target: Callable[..., Any], owner: str) -> dict[str, Any]:
     """``target``'s annotations as objects, leaving out ``Any`` and ``object``.
 
@@ -91,7 +101,7 @@ def _resolve_hints(target: Callable[..., Any], owner: str) -> dict[str, Any]:
         annotations = getattr(target, "__annotations__", None)
         if not isinstance(annotations, dict):  # builtins, C functions: nothing to check
             return {}
-        globalns = getattr(inspect.unwrap(target), "__globals__", {})
+        globalns = getattr(_defining_function(target), "__globals__", {})
         hints, unresolved = resolve_each(
             cast("dict[str, Any]", annotations), globalns, None
         )

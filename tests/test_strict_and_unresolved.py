@@ -142,3 +142,33 @@ def test_strict_accepts_arrays_under_a_shaped_pytree_annotation() -> None:
 
     with pytest.raises(eqx.TypeCheckError, match="gives it no shape/dtype"):
         Loose(jnp.zeros(2))
+
+
+def test_transformations_of_a_module_resolve_its_call_annotations() -> None:
+    # A transformation wrapping a Module instance (filter_vmap(model),
+    # assert_max_traces(model)) shows the annotations of type(model).__call__, written
+    # (here, as strings) in that method's module: they resolve there, with no warning.
+    import jax
+
+    from equinox_typed.nn import Linear
+
+    layer = Linear(3, 2, key=jax.random.key(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eqx.filter_jit(eqx.filter_vmap(layer))(jnp.ones((5, 3))).shape == (5, 2)
+        counted = eqx.debug.assert_max_traces(layer, max_traces=1)
+        assert eqx.filter_jit(counted)(jnp.ones(3)).shape == (2,)
+    # And they are checked at the boundary, not skipped as unresolvable.
+    class Shapes(eqx.Module):
+        w: Float[Array, "3 3"]
+
+        def __call__(self, x: Float[Array, " 3"]) -> Float[Array, " 3"]:
+            return self.w @ x
+
+    model = Shapes(jnp.eye(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = eqx.filter_jit(eqx.debug.assert_max_traces(model, max_traces=None))
+        assert run(jnp.ones(3)).tolist() == [1.0, 1.0, 1.0]
+        with pytest.raises(eqx.TypeCheckError, match="`x`"):
+            run(jnp.ones(4))
