@@ -14,7 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Num, PRNGKeyArray
+from jaxtyping import Array, Inexact, Num, PRNGKeyArray
 
 from .._call_checks import checked_call
 from .._jax_typed import full
@@ -33,15 +33,31 @@ def _as_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
 
 
 def _with_state(
-    out: Float[Array, "..."], state: State
-) -> Float[Array, "..."] | tuple[Float[Array, "..."], State]:
+    out: Num[Array, "..."], state: State
+) -> Num[Array, "..."] | tuple[Num[Array, "..."], State]:
     """The output alone, or with the (unchanged) state when the caller passed one."""
     return out if state is NO_STATE else (out, state)
 
 
-def constant(shape: tuple[int, ...], value: float, dtype: Any) -> Float[Array, "..."]:
+def constant(shape: tuple[int, ...], value: float, dtype: Any) -> Inexact[Array, "..."]:
     """An array of ``shape`` filled with ``value`` (initial scales, shifts, statistics)."""
     return full(shape, value, dtype)
+
+
+def _variance(
+    centred: Inexact[Array, "*batch n"], dtype: Any, axis: int | None = None
+) -> Inexact[Array, "*batch n"]:
+    """The mean of ``|centred|**2`` (over ``axis``, keeping it), cast to ``dtype``.
+
+    For complex inputs the variance is the mean squared modulus (a real number, as in
+    ``jnp.var``), not the mean of the complex squares. It is cast explicitly to the
+    computation dtype, because strict dtype promotion refuses to multiply a complex
+    array by a real one."""
+    if jnp.iscomplexobj(centred):
+        squared = jnp.square(jnp.real(centred)) + jnp.square(jnp.imag(centred))
+    else:
+        squared = jnp.square(centred)
+    return jnp.mean(squared, axis=axis, keepdims=axis is not None).astype(dtype)
 
 
 class _AbstractShapeNorm(Module, strict=True):
@@ -52,8 +68,8 @@ class _AbstractShapeNorm(Module, strict=True):
     eps: float = field(static=True)
     use_weight: bool = field(static=True)
     use_bias: bool = field(static=True)
-    weight: Float[Array, "*shape"] | None
-    bias: Float[Array, "*shape"] | None
+    weight: Inexact[Array, "*shape"] | None
+    bias: Inexact[Array, "*shape"] | None
 
     def _init_common(
         self,
@@ -73,7 +89,7 @@ class _AbstractShapeNorm(Module, strict=True):
         self.weight = constant(self.shape, 1.0, dtype) if use_weight else None
         self.bias = constant(self.shape, 0.0, dtype) if use_bias else None
 
-    def _scale_shift(self, out: Float[Array, "*shape"], dtype: Any) -> Float[Array, "*shape"]:
+    def _scale_shift(self, out: Inexact[Array, "*shape"], dtype: Any) -> Inexact[Array, "*shape"]:
         """``out * weight + bias`` (those present), computed in ``dtype``."""
         if self.weight is not None:
             out = out * self.weight.astype(dtype)
@@ -84,11 +100,11 @@ class _AbstractShapeNorm(Module, strict=True):
     @abc.abstractmethod
     def __call__(
         self,
-        x: Float[Array, "*shape"],
+        x: Inexact[Array, "*shape"],
         state: State = NO_STATE,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
+    ) -> Inexact[Array, "*shape"] | tuple[Inexact[Array, "*shape"], State]:
         """Normalise one example ``x`` of shape ``shape``."""
 
 
@@ -155,8 +171,7 @@ class LayerNorm(_AbstractShapeNorm, strict=True):
         xc = x.astype(dtype)
         mean = jnp.mean(xc)
         centred = xc - mean
-        var = jnp.mean(jnp.square(centred))
-        out = centred * jax.lax.rsqrt(var + self.eps)
+        out = centred * jax.lax.rsqrt(_variance(centred, dtype) + self.eps)
         return _with_state(self._scale_shift(out, dtype).astype(x.dtype), state)
 
 
@@ -191,12 +206,13 @@ class RMSNorm(_AbstractShapeNorm, strict=True):
     @checked_call
     def __call__(
         self,
-        x: Float[Array, "*shape"],
+        x: Inexact[Array, "*shape"],
         state: State = NO_STATE,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> Float[Array, "*shape"] | tuple[Float[Array, "*shape"], State]:
-        """**Arguments:** as for :class:`LayerNorm`.
+    ) -> Inexact[Array, "*shape"] | tuple[Inexact[Array, "*shape"], State]:
+        """**Arguments:** as for :class:`LayerNorm`; complex inputs are divided by the
+        (complex) root of their mean square, as Equinox does.
 
         **Returns:** ``x / sqrt(mean(x**2) + eps) * weight + bias`` (same shape and dtype
         as ``x``), or ``(array, state)`` if ``state`` was given.
@@ -231,8 +247,8 @@ class GroupNorm(Module, strict=True):
     channels: int | None = field(static=True)
     eps: float = field(static=True)
     channelwise_affine: bool = field(static=True)
-    weight: Float[Array, " channels"] | None
-    bias: Float[Array, " channels"] | None
+    weight: Inexact[Array, " channels"] | None
+    bias: Inexact[Array, " channels"] | None
 
     def __init__(
         self,
@@ -263,11 +279,11 @@ class GroupNorm(Module, strict=True):
     @checked_call
     def __call__(
         self,
-        x: Float[Array, "channels *spatial"],
+        x: Inexact[Array, "channels *spatial"],
         state: State = NO_STATE,
         *,
         key: PRNGKeyArray | None = None,
-    ) -> Float[Array, "channels *spatial"] | tuple[Float[Array, "channels *spatial"], State]:
+    ) -> Inexact[Array, "channels *spatial"] | tuple[Inexact[Array, "channels *spatial"], State]:
         """**Arguments:**
 
         - ``x``: one example of shape ``(channels, *spatial)``.
@@ -287,8 +303,7 @@ class GroupNorm(Module, strict=True):
         grouped = x.astype(dtype).reshape(self.groups, -1)
         mean = jnp.mean(grouped, axis=1, keepdims=True)
         centred = grouped - mean
-        var = jnp.mean(jnp.square(centred), axis=1, keepdims=True)
-        out = (centred * jax.lax.rsqrt(var + self.eps)).reshape(x.shape)
+        out = (centred * jax.lax.rsqrt(_variance(centred, dtype, axis=1) + self.eps)).reshape(x.shape)
         per_channel = (channels,) + (1,) * (x.ndim - 1)
         if self.weight is not None:
             out = out * self.weight.astype(dtype).reshape(per_channel)

@@ -183,3 +183,64 @@ def test_strict_config_is_restored() -> None:
             jnp.ones(1, jnp.float16) + jnp.ones(1, jnp.float32)
     assert jnp.ones(1).dtype == jnp.float32
     assert (jnp.ones(1, jnp.float16) + jnp.ones(1, jnp.float32)).dtype == jnp.float32
+
+
+# Complex inputs to the per-example norms. Equinox computes them under standard
+# promotion, but its LayerNorm and GroupNorm mix a real variance with complex values
+# implicitly, which strict promotion refuses; so the reference runs under standard
+# promotion and ours under strict (the same code runs under standard). Parameters are complex (dtype=...) or
+# left at the default real dtype.
+COMPLEX_NORMS: dict[str, tuple[Callable[[Any, Any], Any], tuple[int, ...]]] = {
+    "LayerNorm": (lambda lib, d: lib.nn.LayerNorm((2, 3), dtype=d), (2, 3)),
+    "LayerNorm-no-affine": (
+        lambda lib, d: lib.nn.LayerNorm(4, use_weight=False, use_bias=False, dtype=d),
+        (4,),
+    ),
+    "RMSNorm": (lambda lib, d: lib.nn.RMSNorm(4, dtype=d), (4,)),
+    "GroupNorm": (lambda lib, d: lib.nn.GroupNorm(2, 4, dtype=d), (4, 3)),
+    "GroupNorm-no-affine": (
+        lambda lib, d: lib.nn.GroupNorm(2, 4, channelwise_affine=False, dtype=d),
+        (4, 3),
+    ),
+}
+
+
+@pytest.mark.parametrize("params", ["complex", "real"])
+@pytest.mark.parametrize("dtype", COMPLEX)
+@pytest.mark.parametrize("name", list(COMPLEX_NORMS))
+def test_norm_of_complex_input_matches_equinox(name: str, dtype: str, params: str) -> None:
+    build, shape = COMPLEX_NORMS[name]
+    x64 = dtype == "complex128"
+    param_dtype = dtype if params == "complex" else None
+    with jax.enable_x64(x64):
+        x = _input(shape, dtype)
+        theirs = build(eqxr, param_dtype)(x)
+        with strict_config(dtype):
+            ours = build(eqx, param_dtype)(x)
+    assert ours.dtype == theirs.dtype == jnp.dtype(dtype)
+    tol = 1e-5 if dtype == "complex64" else 1e-10
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=tol, atol=tol)
+
+
+def test_complex_layer_norm_uses_the_mean_squared_modulus() -> None:
+    # The variance of complex values is real (E|x - mean|^2), as jnp.var defines it; the
+    # mean of the complex squares would give a different (complex) scale.
+    x = jnp.array([1 + 2j, -1j, 3 + 0j, 0.5 - 1j], jnp.complex64)
+    with strict_config("complex64"):
+        out = eqx.nn.LayerNorm(4, use_weight=False, use_bias=False)(x)
+    centred = np.asarray(x) - np.asarray(x).mean()
+    expected = centred / np.sqrt(np.mean(np.abs(centred) ** 2) + 1e-5)
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5)
+    wrong = centred / np.sqrt(np.mean(centred**2) + 1e-5)
+    assert not np.allclose(np.asarray(out), wrong, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["LayerNorm", "RMSNorm", "GroupNorm"])
+def test_norm_fields_and_arguments_accept_complex_but_not_integers(name: str) -> None:
+    build, shape = COMPLEX_NORMS[name]
+    layer = build(eqx, "complex64")
+    assert layer.weight.dtype == jnp.complex64
+    if name == "LayerNorm":
+        return  # LayerNorm takes integer inputs too (as Equinox's does)
+    with pytest.raises(eqx.TypeCheckError, match="argument `x`"):
+        build(eqx, None)(jnp.ones(shape, jnp.int32))

@@ -15,7 +15,7 @@ from typing_extensions import TypeVar
 
 from jax import Array
 from jax.typing import ArrayLike, DTypeLike
-from jaxtyping import Bool, Float, Integer, Num, PRNGKeyArray
+from jaxtyping import Bool, Float, Inexact, Integer, Num, PRNGKeyArray
 
 from .. import Module
 
@@ -1494,8 +1494,8 @@ class LayerNorm(Module):
     eps: Final[float]
     use_weight: Final[bool]
     use_bias: Final[bool]
-    weight: Final[Float[Array, "*shape"] | None]
-    bias: Final[Float[Array, "*shape"] | None]
+    weight: Final[Inexact[Array, "*shape"] | None]
+    bias: Final[Inexact[Array, "*shape"] | None]
     def __init__(
         self,
         shape: _Size,
@@ -1557,8 +1557,8 @@ class RMSNorm(Module):
     eps: Final[float]
     use_weight: Final[bool]
     use_bias: Final[bool]
-    weight: Final[Float[Array, "*shape"] | None]
-    bias: Final[Float[Array, "*shape"] | None]
+    weight: Final[Inexact[Array, "*shape"] | None]
+    bias: Final[Inexact[Array, "*shape"] | None]
     def __init__(
         self,
         shape: _Size,
@@ -1577,12 +1577,12 @@ class RMSNorm(Module):
         """
     @overload
     def __call__(
-        self, x: Float[Array, "*shape"], *, key: PRNGKeyArray | None = None
-    ) -> Float[Array, "*shape"]: ...
+        self, x: Inexact[Array, "*shape"], *, key: PRNGKeyArray | None = None
+    ) -> Inexact[Array, "*shape"]: ...
     @overload
     def __call__(
-        self, x: Float[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Float[Array, "*shape"], State]:
+        self, x: Inexact[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Inexact[Array, "*shape"], State]:
         """**Arguments:** as for :class:`LayerNorm`.
 
         **Returns:** ``x / sqrt(mean(x**2) + eps) * weight + bias`` (same shape and dtype
@@ -1613,8 +1613,8 @@ class GroupNorm(Module):
     channels: Final[int | None]
     eps: Final[float]
     channelwise_affine: Final[bool]
-    weight: Final[Float[Array, "channels"] | None]
-    bias: Final[Float[Array, "channels"] | None]
+    weight: Final[Inexact[Array, "channels"] | None]
+    bias: Final[Inexact[Array, "channels"] | None]
     def __init__(
         self,
         groups: int,
@@ -1633,12 +1633,12 @@ class GroupNorm(Module):
         """
     @overload
     def __call__(
-        self, x: Float[Array, "channels *rest"], *, key: PRNGKeyArray | None = None
-    ) -> Float[Array, "channels *rest"]: ...
+        self, x: Inexact[Array, "channels *rest"], *, key: PRNGKeyArray | None = None
+    ) -> Inexact[Array, "channels *rest"]: ...
     @overload
     def __call__(
-        self, x: Float[Array, "channels *rest"], state: State, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Float[Array, "channels *rest"], State]:
+        self, x: Inexact[Array, "channels *rest"], state: State, *, key: PRNGKeyArray | None = None
+    ) -> tuple[Inexact[Array, "channels *rest"], State]:
         """**Arguments:**
 
         - ``x``: one example of shape ``(channels, *spatial)``.
