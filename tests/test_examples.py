@@ -105,7 +105,7 @@ def test_stateful_batchnorm_trains_then_predicts_per_example() -> None:
     # The classes are 4 standard deviations apart (best possible accuracy ~97.7%).
     assert _number(r"inference-mode test accuracy ([0-9.]+)", out) >= 0.9, out
     assert "single examples predicted as in the batch: True" in out
-    assert "State(StateIndex" in out and "f32[32]" in out
+    assert "State(Classifier.norm.ema_first_time_index=bool[], Classifier.norm.ema_state_index=(f32[32], f32[32]))" in out
 
 
 def test_shape_errors_shows_our_message_next_to_plain_jax() -> None:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 
 from .._checking import describe_value
-from .._pretty import dtype_code
+from .._pretty import dtype_code, tree_pformat
 from .._jax_typed import keystr, register_pytree_with_keys, tree_flatten, tree_flatten_with_path
 from .._module import Module, field
 
@@ -68,7 +68,9 @@ class StateIndex(Module, Generic[_Value], strict=True):
     """
 
     # Static, so the marker is part of the tree structure and survives jit/vmap/pickle.
-    marker: _Marker = field(static=True)
+    # A fresh index gets a unique marker; make_with_state renames each index of the
+    # model it builds after its position (`"BatchNorm.batch_state_index"`), as Equinox.
+    marker: _Marker | str = field(static=True)
     # Any PyTree of arrays, of any shapes and dtypes: later values are checked against
     # it by State.set. Annotated as arrays so that strict checks know they are meant.
     init: _ArrayTree
@@ -97,7 +99,7 @@ def _leaf_description(leaf: Any) -> str:
     return f"{dtype_code(jnp.result_type(leaf))}[]"
 
 
-def _check_same_kind(what: str, marker: _Marker, old: Any, new: Any) -> None:
+def _check_same_kind(what: str, marker: _Marker | str, old: Any, new: Any) -> None:
     """Refuse ``new`` unless it has the structure, shapes and dtypes of ``old``."""
     old_leaves, old_def = tree_flatten(old)
     new_leaves, new_def = tree_flatten(new)
@@ -135,10 +137,10 @@ class State:
     """
 
     __slots__ = ("_values",)
-    _values: dict[_Marker, Any] | None
+    _values: dict[_Marker | str, Any] | None
 
     def __init__(self, model: Any) -> None:
-        values: dict[_Marker, Any] = {}
+        values: dict[_Marker | str, Any] = {}
         for index in _indices(model):
             if index.init is _DELETED:
                 raise ValueError(
@@ -152,12 +154,12 @@ class State:
         self._values = values
 
     @classmethod
-    def _from_values(cls, values: dict[_Marker, Any]) -> State:
+    def _from_values(cls, values: dict[_Marker | str, Any]) -> State:
         state = object.__new__(cls)
         state._values = values
         return state
 
-    def _live(self, method: str) -> dict[_Marker, Any]:
+    def _live(self, method: str) -> dict[_Marker | str, Any]:
         if self._values is None:
             raise ValueError(
                 f"State.{method}: this State was superseded by `state.set(...)`, which "
@@ -229,8 +231,9 @@ class State:
     def __repr__(self) -> str:
         if self._values is None:
             return "State(<superseded>)"
+        # `name=f32[3]` for the markers make_with_state names, as Equinox shows them.
         inner = ", ".join(
-            f"{marker!r}: {jtu.tree_map(_leaf_description, value)}"
+            f"{marker if isinstance(marker, str) else repr(marker)}={tree_pformat(value)}"
             for marker, value in self._values.items()
         )
         return f"State({inner})"
@@ -254,19 +257,19 @@ class _NoState(State):
 NO_STATE: State = _NoState._from_values({})  # pyright: ignore[reportPrivateUsage]
 
 
-def _flatten_state(state: State) -> tuple[tuple[Any, ...], tuple[_Marker, ...]]:
+def _flatten_state(state: State) -> tuple[tuple[Any, ...], tuple[_Marker | str, ...]]:
     values = state._live("flatten")  # pyright: ignore[reportPrivateUsage]
     return tuple(values.values()), tuple(values)
 
 
 def _flatten_state_with_keys(
     state: State,
-) -> tuple[tuple[tuple[Any, Any], ...], tuple[_Marker, ...]]:
+) -> tuple[tuple[tuple[Any, Any], ...], tuple[_Marker | str, ...]]:
     children, markers = _flatten_state(state)
     return tuple((jtu.DictKey(m), c) for m, c in zip(markers, children)), markers
 
 
-def _unflatten_state(markers: tuple[_Marker, ...], children: Any) -> State:
+def _unflatten_state(markers: tuple[_Marker | str, ...], children: Any) -> State:
     # No validation: JAX rebuilds trees with placeholder leaves (in_axes, tracers...).
     return State._from_values(dict(zip(markers, children)))  # pyright: ignore[reportPrivateUsage]
 
@@ -292,24 +295,43 @@ def make_with_state(make_model: Callable[_P, _T]) -> Callable[_P, tuple[_T, Stat
     """
 
     def make(*args: _P.args, **kwargs: _P.kwargs) -> tuple[_T, State]:
-        model = make_model(*args, **kwargs)
+        model = _named_by_position(make_model(*args, **kwargs))
         state = State(model)
         return delete_init_state(model), state
 
     return make
 
 
+def _named_by_position(model: _T) -> _T:
+    """``model`` with each StateIndex's marker replaced by its position in the model,
+    the model's class name followed by the key path (``"Sequential.layers[0].
+    batch_counter"``): the names Equinox gives them, readable in a State's repr, and
+    equal across models built alike (so they flatten to equal tree structures)."""
+    root = type(model).__name__
+
+    def rename(path: Any, node: Any) -> Any:
+        if not _is_index(node):
+            return node
+        return _index_with(node.marker if node.init is _DELETED else root + keystr(path), node.init)
+
+    result: _T = jtu.tree_map_with_path(rename, model, is_leaf=_is_index)
+    return result
+
+
+def _index_with(marker: _Marker | str, init: Any) -> StateIndex[Any]:
+    """A StateIndex with the given marker and initial value, bypassing ``__init__``
+    (which would draw a new marker)."""
+    index: StateIndex[Any] = cast(Any, object.__new__(StateIndex))
+    object.__setattr__(index, "marker", marker)
+    object.__setattr__(index, "init", init)
+    return index
+
+
 def delete_init_state(model: _T) -> _T:
     """A copy of ``model`` whose StateIndexes no longer carry their initial values."""
 
     def strip(node: Any) -> Any:
-        if not _is_index(node):
-            return node
-        # Bypass __init__ (which would draw a new marker): same marker, no init value.
-        stripped: StateIndex[Any] = cast(Any, object.__new__(StateIndex))
-        object.__setattr__(stripped, "marker", node.marker)
-        object.__setattr__(stripped, "init", _DELETED)
-        return stripped
+        return _index_with(node.marker, _DELETED) if _is_index(node) else node
 
     result: _T = jtu.tree_map(strip, model, is_leaf=_is_index)
     return result

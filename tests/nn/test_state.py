@@ -239,3 +239,78 @@ def test_stateful_layers_built_inside_filter_vmap_match_equinox(inside: str) -> 
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ours[-1], jnp.arange(3.0) + 2)
+
+
+def _nested_indices(lib: Any) -> Any:
+    class Holder(lib.Module):
+        index: Any
+        more: list[Any]
+
+        def __init__(self) -> None:
+            self.index = lib.nn.StateIndex(jnp.array(0))
+            self.more = [lib.nn.StateIndex(jnp.zeros(2)), {"a": lib.nn.StateIndex(jnp.array(2.0))}]
+
+    return Holder
+
+
+def _state_models(lib: Any) -> dict[str, Any]:
+    bn = lib.nn.BatchNorm
+    return {
+        "batchnorm-ema": lambda: lib.nn.make_with_state(bn)(3, "batch", mode="ema"),
+        "batchnorm-batch": lambda: lib.nn.make_with_state(bn)(3, "batch", mode="batch"),
+        "sequential": lambda: lib.nn.make_with_state(lib.nn.Sequential)(
+            [bn(3, "batch", mode="batch"), lib.nn.Lambda(jnp.tanh), bn(3, "batch", mode="ema")]
+        ),
+        "nested-containers": lambda: lib.nn.make_with_state(_nested_indices(lib))(),
+        "plain-list": lambda: lib.nn.make_with_state(lambda: [lib.nn.StateIndex(jnp.zeros(1))])(),
+    }
+
+
+@pytest.mark.parametrize("case", list(_state_models(eqx)))
+def test_make_with_state_names_entries_as_equinox_does(case: str) -> None:
+    import equinox as eqxr
+
+    model, state = _state_models(eqx)[case]()
+    ref_model, ref_state = _state_models(eqxr)[case]()
+    # The entries' names (in the tree structure) and values, in order.
+    assert str(jax.tree.structure(state)) == str(jax.tree.structure(ref_state))
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(ref_state), strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    ours_markers = [i.marker for i in jax.tree.leaves(model, is_leaf=lambda x: isinstance(x, nn.StateIndex)) if isinstance(i, nn.StateIndex)]
+    their_markers = [i.marker for i in jax.tree.leaves(ref_model, is_leaf=lambda x: isinstance(x, eqxr.nn.StateIndex)) if isinstance(i, eqxr.nn.StateIndex)]
+    assert ours_markers == their_markers
+    assert all(isinstance(m, str) for m in ours_markers)
+
+
+def test_make_with_state_names_in_repr() -> None:
+    _, state = nn.make_with_state(nn.BatchNorm)(3, "batch", mode="batch")
+    assert repr(state) == (
+        "State(BatchNorm.batch_counter=weak_i32[], BatchNorm.batch_state_index=(f32[3], f32[3]))"
+    )
+    model, state = nn.make_with_state(Counter)()
+    assert model.index.marker == "Counter.index"
+    assert repr(state) == "State(Counter.index=i32[])"
+
+
+def test_models_made_alike_share_structure_fresh_indices_do_not() -> None:
+    # Named by position: two models made alike flatten alike (so a jitted step compiled
+    # for one serves the other); indices made outside make_with_state stay unique.
+    (m1, s1), (m2, s2) = nn.make_with_state(Counter)(), nn.make_with_state(Counter)()
+    assert jax.tree.structure(m1) == jax.tree.structure(m2)
+    assert jax.tree.structure(s1) == jax.tree.structure(s2)
+    traces = []
+
+    @eqx.filter_jit
+    def step(m: Any, x: jax.Array, s: nn.State) -> Any:
+        traces.append(1)
+        return m(x, s)
+
+    y1, s1 = step(m1, jnp.ones(2), s1)
+    y2, s2 = step(m2, jnp.ones(2), s2)
+    assert len(traces) == 1
+    np.testing.assert_array_equal(y1, y2)
+    assert Counter().index.marker != Counter().index.marker
+    # A model's state cannot be used with a model of another shape.
+    with pytest.raises(KeyError, match="'Counter.index' is not part of this State"):
+        nn.make_with_state(Counter)()[0](jnp.ones(2), nn.make_with_state(nn.BatchNorm)(3, "b", mode="ema")[1])
