@@ -1583,7 +1583,8 @@ class RMSNorm(Module):
     def __call__(
         self, x: Inexact[Array, "*shape"], state: State, *, key: PRNGKeyArray | None = None
     ) -> tuple[Inexact[Array, "*shape"], State]:
-        """**Arguments:** as for :class:`LayerNorm`.
+        """**Arguments:** as for :class:`LayerNorm`; complex inputs are divided by the
+        (complex) root of their mean square, as Equinox does.
 
         **Returns:** ``x / sqrt(mean(x**2) + eps) * weight + bias`` (same shape and dtype
         as ``x``), or ``(array, state)`` if ``state`` was given.
