@@ -68,3 +68,11 @@ def converter_mistakes() -> None:
     # Outside the converter's input type.
     Scaled(1.0)  # type: ignore[arg-type]
     Scaled(weight=None)  # type: ignore[arg-type]
+
+
+def _identity(y: Array) -> Array:
+    return y
+
+
+def callback_option_mistakes(x: Array) -> None:
+    eqx.filter_pure_callback(_identity, x, result_shape_dtypes=x, vmap_method="loop")  # type: ignore[arg-type]

@@ -89,3 +89,11 @@ def check_custom_rules(model: nn.Linear, x: Array) -> None:
         return 2 * y, 2 * ty
 
     assert_type(double(x, 1), Array)
+
+
+def _identity(y: Array) -> Array:
+    return y
+
+
+def check_callback_options(x: Array) -> None:
+    eqx.filter_pure_callback(_identity, x, result_shape_dtypes=x, vmap_method="expand_dims")

@@ -139,6 +139,11 @@ CheckMode: TypeAlias = Literal["off", "eager", "warn", "always"]
 _TypeCheckerName: TypeAlias = Literal["beartype", "typeguard"]
 """The runtime backend that matches values against annotations."""
 
+_VmapMethod: TypeAlias = Literal[
+    "sequential", "sequential_unrolled", "expand_dims", "broadcast_all", "legacy_vectorized"
+]
+"""How :func:`filter_pure_callback` behaves under ``vmap`` (``jax.pure_callback``'s options)."""
+
 _Donate: TypeAlias = Literal["none", "all", "all-except-first", "warn", "warn-except-first"]
 """Which input buffers :func:`filter_jit` may donate to XLA."""
 
@@ -1563,7 +1568,7 @@ def filter_pure_callback(
     *args: Any,
     result_shape_dtypes: Any,
     sharding: jax.sharding.SingleDeviceSharding | None = None,
-    vmap_method: str | None = None,
+    vmap_method: _VmapMethod | None = None,
     **kwargs: Any,
 ) -> Any:
     """Like ``jax.pure_callback``, for arbitrary PyTree arguments and results.
