@@ -1,4 +1,4 @@
-"""filter_shard and filter_jit on 8 simulated CPU devices.
+"""filter_shard, filter_jit and filter_pmap on 8 simulated CPU devices.
 
 The rest of the suite runs on one device, and JAX fixes the device count at import, so
 the multi-device part runs in a subprocess (with ``XLA_FLAGS`` set before JAX is
@@ -69,7 +69,19 @@ _SCRIPT = textwrap.dedent(
 
     grad = jax.grad(lambda m, xs: jnp.sum(jax.vmap(m)(xs) ** 2))(sharded_model, sharded_x)
 
+    # filter_pmap with nothing mapped: axis_size alone sets the number of devices, and
+    # out_axes=None returns an unbatched array and a non-array as they are.
+    def per_device():
+        return jax.lax.axis_index("d") * 1.0, jnp.arange(2.0), "tag"
+
+    pmapped = eqx.filter_pmap(
+        per_device, in_axes=(), out_axes=(0, None, None), axis_name="d", axis_size=8
+    )()
+
     print(json.dumps({
+        "pmap_indices": pmapped[0].tolist(),
+        "pmap_unbatched": pmapped[1].tolist(),
+        "pmap_static": pmapped[2],
         "device_count": jax.device_count(),
         "weight_spec": str(sharded_model.weight.sharding.spec),
         "weight_shards": len(sharded_model.weight.addressable_shards),
@@ -142,3 +154,10 @@ def test_filter_jit_sharded_matches_single_device(eight_devices: dict[str, Any])
     np.testing.assert_allclose(out, jax.vmap(model)(x), rtol=1e-5, atol=1e-6)
     ref_grad = jax.grad(lambda w: jnp.sum((x @ w.T + model.bias) ** 2))(model.weight)
     np.testing.assert_allclose(np.array(r["grad_weight"]), ref_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_filter_pmap_axis_size_without_mapped_inputs(eight_devices: dict[str, Any]) -> None:
+    r = eight_devices
+    assert r["pmap_indices"] == [float(i) for i in range(8)]  # one per device
+    assert r["pmap_unbatched"] == [0.0, 1.0]
+    assert r["pmap_static"] == "tag"
