@@ -180,7 +180,8 @@ def filter_jvp(
         # (is_inexact_array first: it is exact for tracers, which is_inexact_array_like
         # mishandles.)
         if t is not None and not (is_inexact_array(p) or is_inexact_array_like(p)):
-            raise ValueError(
+            # A TypeError, as JAX (and so Equinox) raises for such a tangent.
+            raise TypeError(
                 f"filter_jvp: leaf {i} of primals is {type(p).__name__}, which is not "
                 f"differentiable; its tangent must be None"
             )

@@ -100,7 +100,7 @@ def test_jvp_python_float_and_kwargs() -> None:
 
 
 def test_jvp_rejects_tangent_for_static_leaf() -> None:
-    with pytest.raises(ValueError, match="not differentiable; its tangent must be None"):
+    with pytest.raises(TypeError, match="not differentiable; its tangent must be None"):
         eqx.filter_jvp(lambda s, x: x, ("text", jnp.ones(2)), (jnp.ones(2), None))
     with pytest.raises(ValueError, match="tangents must have the structure of primals"):
         eqx.filter_jvp(lambda a, b: a, (jnp.ones(2), jnp.ones(2)), (None,))

@@ -205,7 +205,7 @@ def test_jvp_tangent_for_an_int_is_refused() -> None:
 
     with pytest.raises(TypeError):
         run(equinox)  # JAX's dtype mismatch
-    with pytest.raises(ValueError, match="leaf 1 of primals is int.*tangent must be None"):
+    with pytest.raises(TypeError, match="leaf 1 of primals is int.*tangent must be None"):
         run(equinox_typed)
 
 
