@@ -126,6 +126,8 @@ class filter_custom_jvp:
         return jvp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)``; differentiating the call uses the JVP rule
+        (define it with ``.def_jvp`` first, else ``RuntimeError``)."""
         if self.jvp is None:
             raise RuntimeError(f"{self.__name__}: define a JVP rule with .def_jvp first")
         jvp_rule = self.jvp
@@ -247,6 +249,9 @@ class filter_custom_vjp:
         self.def_bwd(bwd_rule)
 
     def __call__(self, vjp_arg: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(vjp_arg, *args, **kwargs)``; reverse-mode differentiation with respect
+        to ``vjp_arg`` uses the rules (define both ``.def_fwd`` and ``.def_bwd`` first,
+        else ``RuntimeError``)."""
         if self.fwd is None or self.bwd is None:
             raise RuntimeError(
                 f"{self.__name__}: define both .def_fwd and .def_bwd before calling"

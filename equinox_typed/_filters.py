@@ -91,6 +91,7 @@ class if_array:
         self.axis = axis
 
     def __call__(self, x: Any) -> int | None:
+        """``axis`` if the leaf ``x`` is an array, else ``None`` (not mapped)."""
         return self.axis if is_array(x) else None
 
     def __repr__(self) -> str:

@@ -953,6 +953,7 @@ class BoundMethod(Module):
     __self__: Module
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the method on its instance: ``__func__(__self__, *args, **kwargs)``."""
         return self.__func__(self.__self__, *args, **kwargs)
 
     # Equal when they bind the same function to equal instances (as Modules compare: a

@@ -547,6 +547,7 @@ class Partial(Generic[_R]):
         object.__setattr__(self, "keywords", kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> _R:
+        """``func(*bound_args, *args, **{**bound_kwargs, **kwargs})``."""
         return self.func(*self.args, *args, **{**self.keywords, **kwargs})
 
     def __eq__(self, other: object) -> bool:

@@ -156,9 +156,10 @@ def problems() -> list[str]:
             value, source = getattr(layer, f.name), _bind_sizes(stub_fields[f.name], layer)
             checked.add(f"{cls.__name__}.{f.name}")
             if not _holds(value, eval(source, ns)):
+                shapes = jax.tree_util.tree_map(lambda x: getattr(x, "shape", x), value)
                 found.append(
                     f"{cls.__name__}.{f.name}: stub type {source} does not hold for the "
-                    f"runtime value {jax.tree_util.tree_map(lambda x: getattr(x, 'shape', x), value)!r}"
+                    f"runtime value {shapes!r}"
                 )
     print(f"checked {len(checked)} (class, field) pairs against the stub")
     return found

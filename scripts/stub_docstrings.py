@@ -6,7 +6,7 @@ and ``__call__`` in ``stubs/`` carries the docstring of its run-time counterpart
 - a public function or class: its run-time docstring;
 - ``__init__``: the run-time ``__init__``'s docstring, else the ``**Arguments:**`` section
   of the class docstring (of the nearest class in the MRO that has one), where the
-  constructor arguments are documented;
+  constructor arguments are documented, else the class docstring's first paragraph;
 - ``__call__``: the run-time ``__call__``'s docstring.
 
 Where a stub overloads a function, the docstring goes on the last overload. Run-time
@@ -49,13 +49,19 @@ def _stub_files() -> Iterator[tuple[Path, str]]:
         yield path, ".".join(p for p in parts if p != "__init__")
 
 
+def _is_header(line: str) -> bool:
+    # "**Arguments:**", "**Arguments:** as :class:`Conv`, plus", or Google style "Arguments:"
+    return line.startswith(ARGUMENTS) or line.strip() == "Arguments:"
+
+
 def arguments_section(doc: str) -> str | None:
     """The ``**Arguments:**`` block of a cleaned docstring: the header and its bullets,
     up to the next paragraph that is not part of the list."""
     lines = doc.splitlines()
-    if ARGUMENTS not in (line.strip() for line in lines):
+    starts = [i for i, line in enumerate(lines) if _is_header(line)]
+    if not starts:
         return None
-    start = [line.strip() for line in lines].index(ARGUMENTS)
+    start = starts[0]
     block = [lines[start]]
     for line in lines[start + 1 :]:
         # The list ends at the first unindented line after a blank line that is not an item.
@@ -79,7 +85,10 @@ def _init_doc(cls: type) -> str | None:
         section = arguments_section(doc) if doc else None
         if section:
             return section
-    return None
+    # No argument list anywhere: the class's own summary line (e.g. "every constructor
+    # argument is accepted and ignored").
+    own = _doc(cls) if "__doc__" in vars(cls) else None
+    return own.split("\n\n")[0] if own else None
 
 
 def _last_overloads(body: list[ast.stmt]) -> dict[str, ast.FunctionDef]:
@@ -107,7 +116,10 @@ def targets(tree: ast.Module, module: Any, modname: str) -> list[Target]:
             found.append(Target(f"{modname}.{node.name}", node, doc))
         methods = _last_overloads(node.body)
         if "__init__" in methods and (doc := _init_doc(cls)):
-            found.append(Target(f"{modname}.{node.name}.__init__", methods["__init__"], doc))
+            # cleandoc: a section whose lines after the first are all indented (Google
+            # style) reads back from a docstring without that indentation.
+            qualname = f"{modname}.{node.name}.__init__"
+            found.append(Target(qualname, methods["__init__"], inspect.cleandoc(doc)))
         call = vars(cls).get("__call__")
         if "__call__" in methods and call is not None and (doc := _doc(call)):
             found.append(Target(f"{modname}.{node.name}.__call__", methods["__call__"], doc))
@@ -148,7 +160,8 @@ def rewrite(source: str, found: list[Target]) -> str:
         if is_doc and isinstance(first.value.value, str):
             edits.append((start, end, literal))
             continue
-        if source[start:end] == "..." and first.lineno == _header_last_line(source, t.node, offsets):
+        one_line = first.lineno == _header_last_line(source, t.node)
+        if source[start:end] == "..." and one_line:
             # `def f(...) -> R: ...` on one line: the docstring goes on the next line.
             colon = source.rindex(":", 0, start)
             edits.append((colon + 1, end, f"\n{indent}{literal}"))
@@ -161,9 +174,12 @@ def rewrite(source: str, found: list[Target]) -> str:
     return source
 
 
-def _header_last_line(source: str, node: ast.FunctionDef | ast.ClassDef, offsets: list[int]) -> int:
+def _header_last_line(source: str, node: ast.FunctionDef | ast.ClassDef) -> int:
     """The line of the colon that ends the definition's header."""
     first = node.body[0]
+    offsets = [0]
+    for line in source.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
     start = offsets[first.lineno - 1] + first.col_offset
     colon = source.rindex(":", 0, start)
     return source.count("\n", 0, colon) + 1

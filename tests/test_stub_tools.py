@@ -100,3 +100,12 @@ def test_field_check_binds_symbolic_sizes() -> None:
     assert check_stub_fields._bind_sizes("Float[Array, '3*hidden_size input_size']", cell) == (
         "Float[Array, '3*4 3']"
     )
+
+
+def test_arguments_section_other_headers() -> None:
+    plus = "Doc.\n\n**Arguments:** as :class:`Conv`, plus\n\n- ``extra``: more.\n\nTail."
+    assert stub_docstrings.arguments_section(plus) == (
+        "**Arguments:** as :class:`Conv`, plus\n\n- ``extra``: more."
+    )
+    google = "Doc.\n\nArguments:\n    func: the function.\n\nExample:\n    >>> f()"
+    assert stub_docstrings.arguments_section(google) == "Arguments:\n    func: the function."

@@ -350,4 +350,6 @@ class StatefulLayer(Module, strict=True):
 
     @abc.abstractmethod
     def __call__(self, x: Any, state: State, *, key: Any = None) -> Any:
+        """Apply the layer: ``(y, new_state)`` from the input ``x`` and the current
+        ``state``; ``key`` is a PRNG key for layers that use randomness."""
         raise NotImplementedError

@@ -379,7 +379,8 @@ class BoundMethod(Module):
 
     __func__: Callable[..., Any]
     __self__: Module
-    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the method on its instance: ``__func__(__self__, *args, **kwargs)``."""
     @property
     def __wrapped__(self) -> Callable[..., Any]: ...
     @property
@@ -517,7 +518,8 @@ class if_array:
 
         - ``axis``: the axis to return for array leaves.
         """
-    def __call__(self, x: Any) -> int | None: ...
+    def __call__(self, x: Any) -> int | None:
+        """``axis`` if the leaf ``x`` is an array, else ``None`` (not mapped)."""
 
 def filter(
     pytree: _T,
@@ -776,8 +778,14 @@ class Partial(Generic[_R_co]):
     func: Callable[..., _R_co]
     args: tuple[Any, ...]
     keywords: dict[str, Any]
-    def __init__(self, func: Callable[..., _R_co], /, *args: Any, **kwargs: Any) -> None: ...
-    def __call__(self, *args: Any, **kwargs: Any) -> _R_co: ...
+    def __init__(self, func: Callable[..., _R_co], /, *args: Any, **kwargs: Any) -> None:
+        """Arguments:
+            func: the function to call.
+            *args: positional arguments placed before those given at call time.
+            **kwargs: keyword arguments; those given at call time take precedence.
+        """
+    def __call__(self, *args: Any, **kwargs: Any) -> _R_co:
+        """``func(*bound_args, *args, **{**bound_kwargs, **kwargs})``."""
 
 def tree_pformat(
     pytree: Any,
@@ -1358,7 +1366,10 @@ class filter_custom_jvp(Generic[_P, _R]):
     def def_jvp(self, jvp: _JvpRule[_R]) -> _JvpRule[_R]:
         """Register the rule ``fn_jvp(primals, tangents) -> (out, tangent_out)``; a rule
         whose ``out`` is not of the function's output type is a static error."""
-    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Call ``fn(*args, **kwargs)``; differentiating the call uses the JVP rule
+        (define it with ``.def_jvp`` first, else ``RuntimeError``).
+        """
 
 # The rules' parameters after the differentiated argument are left gradual (`...`): the
 # rules receive them positionally, so their names need not match the function's, which
@@ -1421,7 +1432,11 @@ class filter_custom_vjp(Generic[_A, _P, _R]):
     def defvjp(self, fwd: Callable[..., tuple[Any, Any]], bwd: Callable[..., Any]) -> None:
         """The older registration: ``fwd(vjp_arg, *args) -> (out, residuals)`` and
         ``bwd(residuals, grad_out, vjp_arg, *args) -> grad``."""
-    def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R: ...
+    def __call__(self, vjp_arg: _A, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Call ``fn(vjp_arg, *args, **kwargs)``; reverse-mode differentiation with respect
+        to ``vjp_arg`` uses the rules (define both ``.def_fwd`` and ``.def_bwd`` first,
+        else ``RuntimeError``).
+        """
 
 @overload
 def filter_checkpoint(
@@ -1685,7 +1700,8 @@ class CheckpointError(RuntimeError):
     """
 
     difference: Any
-    def __init__(self, difference: Any, source: str) -> None: ...
+    def __init__(self, difference: Any, source: str) -> None:
+        """A checkpoint does not match the tree it is loaded into, or is unreadable."""
 
 def default_serialise_filter_spec(f: _SupportsWrite, x: Any) -> None:
     """Write leaf ``x`` to ``f`` if it is an array: JAX arrays, NumPy arrays and scalars,

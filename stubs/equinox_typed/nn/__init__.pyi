@@ -206,7 +206,10 @@ class StatefulLayer(Module):
     @abc.abstractmethod
     def __call__(
         self, x: Array, state: State, *, key: PRNGKeyArray | None = None
-    ) -> tuple[Array, State]: ...
+    ) -> tuple[Array, State]:
+        """Apply the layer: ``(y, new_state)`` from the input ``x`` and the current
+        ``state``; ``key`` is a PRNG key for layers that use randomness.
+        """
 
 # =======================================================================================
 # Basic layers
@@ -276,7 +279,8 @@ class Identity(Module):
     ```
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The identity map; every constructor argument is accepted and ignored."""
     def __call__(self, x: _T, *, key: PRNGKeyArray | None = None) -> _T:
         """Return ``x`` unchanged (``key`` is ignored)."""
 
@@ -1064,7 +1068,16 @@ class ConvTranspose(Module):
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
-    ) -> None: ...
+    ) -> None:
+        """**Arguments:** as :class:`Conv`, plus
+
+        - ``output_padding``: resolves the ambiguity of ``stride > 1`` (several input sizes of
+          the forward convolution give the same output size): extra length at the end of
+          each dimension, or with ``"SAME"`` paddings, length taken off.
+        - ``padding_mode``: ``"ZEROS"``, or ``"CIRCULAR"`` (the exact transpose of a circular
+          convolution; only with ``"SAME"``/``"SAME_LOWER"`` padding and
+          ``output_padding=0``).
+        """
     def __call__(
         self, x: Float[Array, "in_channels *spatial"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, "out_channels *new_spatial"]:
@@ -1090,7 +1103,16 @@ class ConvTranspose1d(ConvTranspose):
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
-    ) -> None: ...
+    ) -> None:
+        """**Arguments:** as :class:`Conv`, plus
+
+        - ``output_padding``: resolves the ambiguity of ``stride > 1`` (several input sizes of
+          the forward convolution give the same output size): extra length at the end of
+          each dimension, or with ``"SAME"`` paddings, length taken off.
+        - ``padding_mode``: ``"ZEROS"``, or ``"CIRCULAR"`` (the exact transpose of a circular
+          convolution; only with ``"SAME"``/``"SAME_LOWER"`` padding and
+          ``output_padding=0``).
+        """
 
 class ConvTranspose2d(ConvTranspose):
     """:class:`ConvTranspose` with two spatial dimensions."""
@@ -1110,7 +1132,16 @@ class ConvTranspose2d(ConvTranspose):
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
-    ) -> None: ...
+    ) -> None:
+        """**Arguments:** as :class:`Conv`, plus
+
+        - ``output_padding``: resolves the ambiguity of ``stride > 1`` (several input sizes of
+          the forward convolution give the same output size): extra length at the end of
+          each dimension, or with ``"SAME"`` paddings, length taken off.
+        - ``padding_mode``: ``"ZEROS"``, or ``"CIRCULAR"`` (the exact transpose of a circular
+          convolution; only with ``"SAME"``/``"SAME_LOWER"`` padding and
+          ``output_padding=0``).
+        """
 
 class ConvTranspose3d(ConvTranspose):
     """:class:`ConvTranspose` with three spatial dimensions."""
@@ -1130,7 +1161,16 @@ class ConvTranspose3d(ConvTranspose):
         dtype: DTypeLike | None = None,
         *,
         key: PRNGKeyArray,
-    ) -> None: ...
+    ) -> None:
+        """**Arguments:** as :class:`Conv`, plus
+
+        - ``output_padding``: resolves the ambiguity of ``stride > 1`` (several input sizes of
+          the forward convolution give the same output size): extra length at the end of
+          each dimension, or with ``"SAME"`` paddings, length taken off.
+        - ``padding_mode``: ``"ZEROS"``, or ``"CIRCULAR"`` (the exact transpose of a circular
+          convolution; only with ``"SAME"``/``"SAME_LOWER"`` padding and
+          ``output_padding=0``).
+        """
 
 # =======================================================================================
 # Pooling
