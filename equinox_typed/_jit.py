@@ -4,18 +4,21 @@ How a call is dispatched (the hot path, kept short on purpose):
 
 1. one C-level flatten of ``(fun, args, kwargs)``;
 2. the array leaves become the dynamic inputs; everything else, together with the
-   treedef and a checking token, forms a hashable tuple passed to an inner ``jax.jit``
-   function as a static argument, so JAX's C++ dispatch does the cache lookup;
-3. boundary checks (eager mode) are memoised by that same cache: the token is the
-   typechecker's name when the call is checked and None otherwise, so a signature
-   (static parts + shapes/dtypes) is traced, and checked, once per backend. The check
-   runs at the start of that trace on the caller's *concrete* arguments (before the
-   wrapped function runs or anything executes), and the return value is checked
-   abstractly at the end of it, in the same dimension memo. A repeated call pays no
-   check and no lookup of its own.
+   treedef, forms a hashable tuple passed to an inner ``jax.jit`` function as a static
+   argument, so JAX's C++ dispatch does the cache lookup. Nothing about checking is in
+   that key: switching the checking mode or backend never compiles anything anew;
+3. boundary checks (eager mode) are memoised per compiled signature: the first trace
+   of a signature checks the caller's *concrete* arguments at its start (before the
+   wrapped function runs or anything executes) and the return value abstractly at its
+   end, in the same dimension memo, and records the checking token it passed under in
+   a :class:`_TraceRecord` returned with the output. JAX stores that record with the
+   compiled code, so every call gets back the record of the signature it ran: a
+   repeated call whose record holds the current token pays no check. A signature
+   traced while checks were off (or under another backend) is checked on its first
+   call under the current token, at the boundary, before the result is returned.
 
-Non-array outputs are carried back through the output *treedef* (see
-:class:`_StaticOutput`), so they survive cache hits without re-tracing.
+Non-array outputs are carried back in the same record (the output *treedef*), so they
+survive cache hits without re-tracing.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ._errors import JaxRuntimeError, raise_if_error_if
 from ._filters import ARRAY_TYPES
 from ._jax_typed import (
     TreeDef,
+    eval_shape,
     jit,
     keystr,
     register_pytree_node,
@@ -83,20 +87,16 @@ def clear_array_kinds() -> None:
 
 
 # The static argument of the inner `jax.jit` function: (treedef of (fun, args, kwargs),
-# one flag per leaf saying whether it is an array, the non-array leaves, checking token).
-# A plain tuple, so that JAX's C++ dispatch hashes and compares it without calling back
-# into Python. The checking token is None when this call is not checked and the
-# typechecker's name when it is: signatures seen with checks on are traced -- and so
-# checked -- once per backend.
-_Static: TypeAlias = tuple[TreeDef, tuple[bool, ...], tuple[Any, ...], str | None]
+# one flag per leaf saying whether it is an array, the non-array leaves). A plain tuple,
+# so that JAX's C++ dispatch hashes and compares it without calling back into Python.
+# No checking state is part of it: compiled code does not depend on checks.
+_Static: TypeAlias = tuple[TreeDef, tuple[bool, ...], tuple[Any, ...]]
 
 
-def _split_leaves(
-    leaves: list[Any], treedef: TreeDef, token: str | None
-) -> tuple[_Static, list[Any]]:
+def _split_leaves(leaves: list[Any], treedef: TreeDef) -> tuple[_Static, list[Any]]:
     """``(static, arrays)`` for the leaves of a flattened call, without a Python loop."""
     flags = tuple(map(_ARRAY_KINDS.__getitem__, map(type, leaves)))
-    return (treedef, flags, tuple(compress(leaves, map(not_, flags))), token), list(
+    return (treedef, flags, tuple(compress(leaves, map(not_, flags)))), list(
         compress(leaves, flags)
     )
 
@@ -142,8 +142,32 @@ def join_output(out: Any, static: _StaticOutput | None) -> Any:
     return out if static is None else static.rebuild(out)
 
 
+class _TraceRecord:
+    """What one trace of a signature returns besides its arrays: the non-array parts of
+    the output, and the checking tokens (:func:`~equinox_typed._checking.check_token`)
+    under which the signature's checks have passed.
+
+    The record is the auxiliary data of an empty PyTree node in the output, so JAX
+    stores it with the compiled code and hands the same object back on every call of
+    that signature: the memo of passed checks lives with what it vouches for, and the
+    compilation cache key stays free of checking state.
+    """
+
+    __slots__ = ("static", "passed")
+
+    def __init__(self, static: _StaticOutput | None, passed: set[str]) -> None:
+        self.static = static
+        self.passed = passed
+
+    def rebuild(self, out: Any) -> Any:
+        return out if self.static is None else self.static.rebuild(out)
+
+
+register_pytree_node(_TraceRecord, lambda r: ((), r), lambda aux, _: aux)
+
+
 def _rebuild_inputs(static: _Static, dynamic: list[Any]) -> Any:
-    treedef, flags, others, _ = static
+    treedef, flags, others = static
     arrays, rest = iter(dynamic), iter(others)
     return treedef.unflatten([next(arrays) if flag else next(rest) for flag in flags])
 
@@ -212,17 +236,23 @@ def _unhashable_error(
 # The wrapper.
 
 
+# A call this thread is dispatching with checks on: the wrapper's boundary, the
+# arguments as the caller passed them, and the checking token they are checked under.
+_Call: TypeAlias = tuple[Boundary, tuple[Any, ...], dict[str, Any], str]
+
+
 class _PendingCall(threading.local):
-    """The checked call this thread is dispatching: its wrapper's boundary, arguments.
+    """The checked call this thread is dispatching (see :data:`_Call`).
 
     The compiled inner function is shared by every wrapper of an equal function (see
     :func:`_shared_inner`), so the trace learns *whose* call it checks from here. JAX
     traces on the calling thread, so a per-thread slot hands every trace its own call,
     never another thread's; the trace takes it (clearing the slot), and the call clears
-    it when it returns or raises, so nothing keeps the arguments alive.
+    it when it returns or raises, so nothing keeps the arguments alive. An empty slot
+    when a trace starts means the call is not checked.
     """
 
-    call: tuple[Boundary, tuple[Any, ...], dict[str, Any]] | None = None
+    call: _Call | None = None
 
 
 _PENDING: Final = _PendingCall()
@@ -270,11 +300,11 @@ class Compiled(Generic[_R]):
                 "structure or static (non-array) values"
             )
         try:
-            out, extra = self.compiled(*dynamic)
+            out, record = self.compiled(*dynamic)
         except (JaxRuntimeError, ValueError) as e:
             raise_if_error_if(e)
             raise
-        result: _R = out if extra is None else extra.rebuild(out)
+        result: _R = record.rebuild(out)
         return result
 
 
@@ -286,22 +316,10 @@ class _Jitted(Protocol[_P, _R]):
     def lower(self, *args: _P.args, **kwargs: _P.kwargs) -> Lowered[_R]: ...
 
 
-def _run(static: _Static, dynamic: list[Any]) -> Any:
-    """The traced body shared by every wrapper: rebuild the call, check it if asked, run it.
-
-    Nothing here depends on the wrapper: the wrapped function is part of ``static``
-    and ``dynamic`` like the arguments, so JAX's cache is keyed by what is wrapped.
-    """
-    f, a, k = _rebuild_inputs(static, dynamic)
-    if static[3] is None:
-        return split_output(f(*a, **k))
-    # A signature (static parts + shapes/dtypes) reaches here only when JAX has not
-    # traced it before under this typechecker, so JAX's own compilation cache is the
-    # memo of passed checks: a repeated call pays no lookup of its own. The arguments
-    # checked are the caller's concrete ones, before `f` runs; the return value is
-    # checked abstractly, before anything executes.
-    call, _PENDING.call = _PENDING.call, None
-    boundary, args, kwargs = call if call is not None else (Boundary(f), a, k)
+def _checked_call(call: _Call, f: Any, a: tuple[Any, ...], k: dict[str, Any]) -> Any:
+    """Run ``f(*a, **k)`` inside a trace, checking the caller's arguments first and the
+    (abstract) return value after, in one dimension memo."""
+    boundary, args, kwargs, _ = call
     # Concrete values stay concrete in the check (value validators such as
     # `Is[lambda x: x > 0]` compute with them), whatever trace is running.
     with ensure_compile_time_eval():
@@ -312,14 +330,64 @@ def _run(static: _Static, dynamic: list[Any]) -> Any:
         out = f(*a, **k)
         with ensure_compile_time_eval():
             boundary.check_return(items, out)
-    return split_output(out)
+    return out
 
 
-def _run_regrouped(static: _Static, kept: list[Any], donated: list[Any]) -> Any:
-    """:func:`_run` for ``donate="*-except-first"``, whose dynamic inputs arrive in two
-    groups: args[0]'s arrays (kept) and the others (donated: ``fun``'s, then the rest)."""
+def _merged(static: _Static, groups: tuple[list[Any], ...]) -> list[Any]:
+    """The dynamic inputs in flattening order. With ``donate="*-except-first"`` they
+    arrive in two groups: args[0]'s arrays (kept) and the others (donated: ``fun``'s,
+    then the rest)."""
+    if len(groups) == 1:
+        return groups[0]
+    kept, donated = groups
     n_fun_arrays = sum(static[1][: static[0].children()[0].num_leaves])
-    return _run(static, donated[:n_fun_arrays] + kept + donated[n_fun_arrays:])
+    return donated[:n_fun_arrays] + kept + donated[n_fun_arrays:]
+
+
+def _run(static: _Static, *groups: list[Any]) -> Any:
+    """The traced body shared by every wrapper: rebuild the call, check it if asked, run it.
+
+    Nothing here depends on the wrapper: the wrapped function is part of ``static``
+    and the dynamic inputs like the arguments, so JAX's cache is keyed by what is wrapped.
+    A signature reaches here only when JAX has not traced it before, so a checked call
+    is checked here once per signature, and the token it passed under goes into the
+    returned :class:`_TraceRecord` (see the module docstring).
+    """
+    f, a, k = _rebuild_inputs(static, _merged(static, groups))
+    call, _PENDING.call = _PENDING.call, None
+    if call is None:
+        out, passed = f(*a, **k), set[str]()
+    else:
+        out, passed = _checked_call(call, f, a, k), {call[3]}
+    arrays, static_out = split_output(out)
+    return arrays, _TraceRecord(static_out, passed)
+
+
+def _check_again(call: _Call, record: _TraceRecord, result: Any) -> None:
+    """Check a call whose signature was compiled without passing the checks of its
+    token (traced while checks were off, or under another backend): its concrete
+    arguments and result, at the boundary, before the result is returned. Once passed,
+    the record remembers the token, so the next call of that signature pays nothing."""
+    boundary, args, kwargs, token = call
+    items = boundary.check_arguments(args, kwargs)
+    boundary.check_return(items, result)
+    record.passed.add(token)
+
+
+def _check_lowered(call: _Call, static: _Static, parts: tuple[Any, ...], lowered: Any) -> None:
+    """:func:`_check_again` for ``.lower``, which runs nothing: the return value is
+    checked abstractly, in a trace of its own (a shape evaluation, not a compilation)."""
+    record = getattr(lowered, "out_info", (None, None))[1]
+    if isinstance(record, _TraceRecord) and call[3] in record.passed:
+        return
+
+    def check(*groups: list[Any]) -> None:
+        f, a, k = _rebuild_inputs(static, _merged(static, groups))
+        _checked_call(call, f, a, k)
+
+    eval_shape(check, *parts)
+    if isinstance(record, _TraceRecord):
+        record.passed.add(call[3])
 
 
 # JAX-jitted inner functions, one per (name, qualname, donate, jitkwargs): every
@@ -347,11 +415,10 @@ def _build_inner(
     name: str, qualname: str, donate: Donate, jitkwargs: dict[str, Any]
 ) -> Callable[..., Any]:
     except_first = donate in ("all-except-first", "warn-except-first")
-    body = _run_regrouped if except_first else _run
 
     # A fresh function per inner jit, so that profiles and HLO dumps show the user's name.
     def traced(static: _Static, *dynamic: list[Any]) -> Any:
-        return body(static, *dynamic)
+        return _run(static, *dynamic)
 
     traced.__name__, traced.__qualname__ = name, qualname
     donate_argnums: tuple[int, ...] = (
@@ -373,15 +440,15 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, A
     n_fun_leaves = len(jtu.tree_leaves(fun))
     is_array_kind = _ARRAY_KINDS
     flatten = tree_flatten
-    checks_active, get_typechecker = _checking.checks_active, _checking.check_token
+    checks_active, get_token = _checking.checks_active, _checking.check_token
     pending = _PENDING
     name = str(getattr(fun, "__name__", "fun"))
     inner = _shared_inner(name, str(getattr(fun, "__qualname__", name)), donate, jitkwargs)
 
-    def split(args: tuple[Any, ...], kwargs: dict[str, Any], token: str | None) -> tuple[Any, ...]:
+    def split(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """``(static, *dynamic_groups)`` for a call: one flatten, one pass over leaves."""
         leaves, treedef = flatten((fun, args, kwargs))
-        static, arrays = _split_leaves(leaves, treedef, token)
+        static, arrays = _split_leaves(leaves, treedef)
         if not except_first:
             return static, arrays
         end = n_fun_leaves + (len(jtu.tree_leaves(args[0])) if args else 0)
@@ -389,14 +456,22 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, A
         rest = [x for x in leaves[:n_fun_leaves] + leaves[end:] if is_array_kind[type(x)]]
         return static, first, rest
 
+    def checked_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
+        """The call to check, when checks are active here; value-dependent annotations
+        (``Is[...]``) are checked now, since a trace checks once per signature."""
+        if not checks_active():
+            return None
+        if boundary.value_dependent:
+            boundary.check_arguments(args, kwargs)
+        return (boundary, args, kwargs, get_token())
+
     def dispatch(parts: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             if silence:
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", "Some donated buffers were not usable")
-                    out, extra = inner(*parts)
-            else:
-                out, extra = inner(*parts)
+                    return inner(*parts)
+            return inner(*parts)
         except (TypeError, ValueError) as e:
             raise_if_error_if(e)  # an eqx.error_if failed: raise it as itself
             _raise_if_unhashable(parts[0], fun, args, kwargs, boundary)
@@ -404,32 +479,33 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, A
         except JaxRuntimeError as e:
             raise_if_error_if(e)
             raise
-        return out if extra is None else extra.rebuild(out)
 
     def jitted(*args: Any, **kwargs: Any) -> Any:
-        if not checks_active():
-            return dispatch(split(args, kwargs, None), args, kwargs)
-        if boundary.value_dependent:  # a trace checks once per signature: not enough
-            boundary.check_arguments(args, kwargs)
-        parts = split(args, kwargs, get_typechecker())
-        pending.call = (boundary, args, kwargs)
+        call = checked_call(args, kwargs)
+        parts = split(args, kwargs)
+        pending.call = call
         try:
-            return dispatch(parts, args, kwargs)
+            out, record = dispatch(parts, args, kwargs)
         finally:
             pending.call = None
+        result = record.rebuild(out)
+        if call is not None and call[3] not in record.passed:
+            _check_again(call, record, result)
+        return result
 
     def jitted_fast(*args: Any, **kwargs: Any) -> Any:
         # `jitted` for the common case (no donation of a subset, no warning filter),
         # inlined: this is the per-call overhead that matters.
-        token = get_typechecker() if checks_active() else None
-        if token is not None and boundary.value_dependent:
-            boundary.check_arguments(args, kwargs)  # a trace checks once per signature
+        call: _Call | None = None
+        if checks_active():
+            if boundary.value_dependent:  # a trace checks once per signature: not enough
+                boundary.check_arguments(args, kwargs)
+            call = (boundary, args, kwargs, get_token())
         leaves, treedef = flatten((fun, args, kwargs))
-        static, arrays = _split_leaves(leaves, treedef, token)
-        if token is not None:
-            pending.call = (boundary, args, kwargs)  # set once nothing can fail before `try`
+        static, arrays = _split_leaves(leaves, treedef)
+        pending.call = call  # set once nothing can fail before `try`
         try:
-            out, extra = inner(static, arrays)
+            out, record = inner(static, arrays)
         except (TypeError, ValueError) as e:
             raise_if_error_if(e)  # an eqx.error_if failed: raise it as itself
             _raise_if_unhashable(static, fun, args, kwargs, boundary)
@@ -438,23 +514,23 @@ def _make_jitted(fun: Callable[..., Any], donate: Donate, jitkwargs: dict[str, A
             raise_if_error_if(e)
             raise
         finally:
-            if token is not None:
-                pending.call = None
-        return out if extra is None else extra.rebuild(out)
+            pending.call = None
+        result = out if record.static is None else record.static.rebuild(out)
+        if call is not None and call[3] not in record.passed:
+            _check_again(call, record, result)
+        return result
 
     def lower(*args: Any, **kwargs: Any) -> Lowered[Any]:
-        token = get_typechecker() if checks_active() else None
-        parts = split(args, kwargs, token)
-        pending.call = (boundary, args, kwargs) if token is not None else None
+        call = checked_call(args, kwargs)
+        parts = split(args, kwargs)
+        pending.call = call
         try:
             lowered = inner.lower(*parts)  # type: ignore[attr-defined]
         finally:
             pending.call = None
-
-        def split_like(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-            return split(args, kwargs, token)
-
-        return Lowered(lowered, parts[0], split_like)
+        if call is not None:
+            _check_lowered(call, parts[0], parts[1:], lowered)
+        return Lowered(lowered, parts[0], split)
 
     wrapper = jitted if except_first or silence else jitted_fast
     copy_function_metadata(wrapper, fun)
