@@ -41,6 +41,8 @@ def _per_neuron(activation: Callable[..., Any], *sizes: int) -> Callable[..., An
     """``activation`` with one copy of its arrays per neuron (leading axes ``sizes``):
     a learnt activation (``PReLU``) learns one slope per layer and neuron. A plain
     function has no arrays and is returned as is."""
+    if not any(map(is_array, jtu.tree_leaves(activation))):
+        return activation  # nothing to copy: skip tracing a vmap on every construction
     for size in reversed(sizes):
         activation = filter_vmap(functools.partial(_same, activation), axis_size=size)()
     return activation
