@@ -70,6 +70,13 @@ def _machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {platform.system()}"
 
 
+def _write_markdown(results: dict[str, Any], path: Path) -> None:
+    """The report: the tables of ``results`` and the hand-written analysis after them."""
+    commentary = (HERE / "commentary.md").read_text() if (HERE / "commentary.md").exists() else ""
+    path.write_text(report.markdown(results, list(SECTIONS), commentary))
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small, fast versions (smoke test)")
@@ -77,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results.json; none with --quick)")
     parser.add_argument("--markdown", type=Path, help="report (default BENCHMARKS.md; none with --quick)")
     parser.add_argument("--compare", type=Path, help="an earlier results JSON: print what got slower")
+    parser.add_argument("--rewrite", action="store_true",
+                        help="measure nothing: rewrite BENCHMARKS.md from results.json and commentary.md")
     args = parser.parse_args(argv)
+    if args.rewrite:
+        _write_markdown(json.loads((HERE / "results.json").read_text()), HERE.parent / "BENCHMARKS.md")
+        return 0
     if not args.quick:
         args.out = args.out or HERE / "results.json"
         args.markdown = args.markdown or HERE.parent / "BENCHMARKS.md"
@@ -116,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(results, indent=1) + "\n")
         print(f"\nwrote {args.out}")
     if args.markdown:
-        commentary = (HERE / "commentary.md").read_text() if (HERE / "commentary.md").exists() else ""
-        args.markdown.write_text(report.markdown(results, list(SECTIONS), commentary))
-        print(f"wrote {args.markdown}")
+        _write_markdown(results, args.markdown)
     if args.compare:
         worse = report.compare(json.loads(args.compare.read_text()), results)
         print(f"\nCompared with {args.compare}: " + ("nothing got slower" if not worse else f"{len(worse)} got slower"))
