@@ -252,7 +252,7 @@ class MultiheadAttention(Module, strict=True):
         heads = heads.reshape(query.shape[0], self.num_heads * self.vo_size)
         return jax.vmap(self.output_proj)(heads)
 
-    @staticmethod
-    def _project(linear: Linear, x: Array, head_size: int) -> Array:
-        """``(seq, size)`` -> ``(seq, num_heads, head_size)``."""
-        return jax.vmap(linear)(x).reshape(x.shape[0], -1, head_size)
+    def _project(self, linear: Linear, x: Array, head_size: int) -> Array:
+        """``(seq, size)`` -> ``(seq, num_heads, head_size)``. The head count is given,
+        not inferred with ``-1``, which cannot be inferred when ``head_size`` is 0."""
+        return jax.vmap(linear)(x).reshape(x.shape[0], self.num_heads, head_size)

@@ -271,3 +271,20 @@ def test_rope_matches_equinox(dtype: Any) -> None:
     assert_same_leaves(half(x), eqxr.nn.RotaryPositionalEmbedding(8, dtype=dtype)(x), rtol=0, atol=0)
     with pytest.raises(ValueError, match="even and non-negative, got -2"):
         nn.RotaryPositionalEmbedding(-2)
+
+
+def test_zero_query_key_size_gives_equinox_output() -> None:
+    # qk_size=0 is valid in Equinox: the logits are all zero, so attention averages the
+    # values. Reshaping the projections must not infer the head axis from a size of 0.
+    equinox = pytest.importorskip("equinox")
+    q = jax.random.normal(jax.random.PRNGKey(1), (3, 4))
+    ours = nn.MultiheadAttention(2, 4, qk_size=0, key=KEY)
+    theirs = equinox.nn.MultiheadAttention(2, 4, qk_size=0, key=KEY)
+    theirs = equinox.tree_at(
+        lambda m: [m.value_proj.weight, m.output_proj.weight],
+        theirs,
+        [ours.value_proj.weight, ours.output_proj.weight],
+    )
+    out = ours(q, q, q)
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out, theirs(q, q, q), rtol=1e-5, atol=1e-6)
