@@ -118,6 +118,11 @@ def test_discarded_models_are_collectable() -> None:
     assert [w() for w in watched if w() is not None] == []
 
 
+@pytest.mark.skipif(
+    tuple(int(p) for p in jax.__version__.split(".")[:2]) < (0, 5),
+    reason="JAX 0.4.x's jax.clear_caches leaves static arguments in a tracing cache of its "
+    "own (held through jax._src.api_util._HashableWithStrictTypeEquality)",
+)
 def test_static_parts_held_by_compiled_code_are_released_by_clear_caches() -> None:
     # A non-array leaf is part of the compilation cache key (as in Equinox), so JAX
     # keeps it while the compiled code lives; clear_caches lets it go.
